@@ -1,0 +1,253 @@
+//! The network's threads: one delay-queue (timer) thread and a small pool of
+//! workers that grows on demand and shrinks when idle.
+//!
+//! Every delayed action of the network (a failure reported after 0..7000 ms,
+//! a request held back 0..26 ms, a reply reordered by up to 2.2 s, the
+//! 100 ms "is the server still alive?" check) is an entry in one binary heap,
+//! so 10^5 delayed messages cost 10^5 heap entries, not 10^5 sleeping threads.
+//! Due entries are handed to the pool, which also runs RPC handlers. The pool
+//! holds as many threads as there are jobs running at once (handlers that
+//! block, such as a key/value server waiting for a commit, each hold one), and
+//! a worker that stays idle for [`IDLE_EXIT`] exits.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+pub(crate) type Job = Box<dyn FnOnce() + Send>;
+
+/// How long a worker waits for work before it exits.
+const IDLE_EXIT: Duration = Duration::from_secs(2);
+
+struct Timed {
+    at: Instant,
+    seq: u64,
+    job: Job,
+}
+
+impl PartialEq for Timed {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Timed {}
+impl PartialOrd for Timed {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Timed {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+#[derive(Default)]
+struct State {
+    ready: VecDeque<Job>,
+    timers: BinaryHeap<Reverse<Timed>>,
+    seq: u64,
+    /// Workers blocked waiting for work.
+    idle: usize,
+    /// Workers alive.
+    workers: usize,
+    /// The most workers ever alive at once.
+    peak_workers: usize,
+    shutdown: bool,
+    handles: Vec<JoinHandle<()>>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    work: Condvar,
+    timer: Condvar,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A job's panic is caught before it can poison this lock; poisoning
+        // here would be a bug in this module, so fail loudly.
+        self.state.lock().expect("labrpc executor lock poisoned")
+    }
+}
+
+/// Thread and queue figures, for tests and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecutorStats {
+    /// Worker threads alive now (the timer thread not included).
+    pub workers: usize,
+    /// The most worker threads that were alive at once.
+    pub peak_workers: usize,
+    /// Delayed actions waiting in the timer heap.
+    pub pending_timers: usize,
+}
+
+pub(crate) struct Executor {
+    inner: Arc<Inner>,
+    timer_thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Executor {
+    pub(crate) fn new() -> Executor {
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State::default()),
+            work: Condvar::new(),
+            timer: Condvar::new(),
+        });
+        let t = Arc::clone(&inner);
+        let handle = thread::Builder::new()
+            .name("labrpc-timer".into())
+            .spawn(move || timer_loop(&t))
+            .expect("labrpc: cannot spawn the timer thread");
+        Executor { inner, timer_thread: Mutex::new(Some(handle)) }
+    }
+
+    /// Runs `job` on a worker as soon as one is free.
+    pub(crate) fn spawn(&self, job: Job) {
+        let mut s = self.inner.lock();
+        if s.shutdown {
+            drop(s);
+            drop(job); // dropping a call's job fails the call
+            return;
+        }
+        s.ready.push_back(job);
+        self.wake_or_add_worker(&mut s);
+    }
+
+    /// Runs `job` on a worker once `delay` has passed.
+    pub(crate) fn after(&self, delay: Duration, job: Job) {
+        if delay.is_zero() {
+            return self.spawn(job);
+        }
+        let mut s = self.inner.lock();
+        if s.shutdown {
+            drop(s);
+            drop(job);
+            return;
+        }
+        s.seq += 1;
+        let seq = s.seq;
+        let at = Instant::now() + delay;
+        let earliest = s.timers.peek().is_none_or(|Reverse(t)| at < t.at);
+        s.timers.push(Reverse(Timed { at, seq, job }));
+        if earliest {
+            self.inner.timer.notify_one();
+        }
+    }
+
+    fn wake_or_add_worker(&self, s: &mut State) {
+        wake_or_add_workers(&self.inner, s, 1);
+    }
+
+    pub(crate) fn stats(&self) -> ExecutorStats {
+        let s = self.inner.lock();
+        ExecutorStats {
+            workers: s.workers,
+            peak_workers: s.peak_workers,
+            pending_timers: s.timers.len(),
+        }
+    }
+
+    /// Stops every thread and drops every pending job (which fails the calls
+    /// they belong to). Idempotent. Must not be called from a worker.
+    pub(crate) fn shutdown(&self) {
+        let (jobs, timers, handles) = {
+            let mut s = self.inner.lock();
+            s.shutdown = true;
+            (
+                std::mem::take(&mut s.ready),
+                std::mem::take(&mut s.timers),
+                std::mem::take(&mut s.handles),
+            )
+        };
+        self.inner.work.notify_all();
+        self.inner.timer.notify_all();
+        // Dropped outside the lock: dropping a call's job runs its callback.
+        drop(jobs);
+        drop(timers);
+        let current = thread::current().id();
+        for h in handles {
+            if h.thread().id() != current {
+                let _ = h.join();
+            }
+        }
+        if let Some(h) = self.timer_thread.lock().expect("labrpc timer handle").take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// After `added` jobs joined the ready queue: wake that many idle workers,
+/// and start new workers for the jobs no idle worker can take.
+fn wake_or_add_workers(inner: &Arc<Inner>, s: &mut State, added: usize) {
+    for _ in 0..added.min(s.idle) {
+        inner.work.notify_one();
+    }
+    if s.idle >= s.ready.len() {
+        return;
+    }
+    s.handles.retain(|h| !h.is_finished());
+    for _ in s.idle..s.ready.len().min(s.idle + added) {
+        let worker = Arc::clone(inner);
+        let handle = thread::Builder::new()
+            .name("labrpc-worker".into())
+            .spawn(move || worker_loop(&worker))
+            .expect("labrpc: cannot spawn a worker thread");
+        s.workers += 1;
+        s.handles.push(handle);
+    }
+    s.peak_workers = s.peak_workers.max(s.workers);
+}
+
+fn timer_loop(inner: &Arc<Inner>) {
+    let mut s = inner.lock();
+    loop {
+        if s.shutdown {
+            return;
+        }
+        let now = Instant::now();
+        let mut moved = 0;
+        while s.timers.peek().is_some_and(|Reverse(t)| t.at <= now) {
+            let Reverse(t) = s.timers.pop().expect("peeked");
+            s.ready.push_back(t.job);
+            moved += 1;
+        }
+        if moved > 0 {
+            wake_or_add_workers(inner, &mut s, moved);
+        }
+        s = match s.timers.peek() {
+            Some(Reverse(t)) => {
+                let wait = t.at.saturating_duration_since(now);
+                inner.timer.wait_timeout(s, wait).expect("labrpc timer wait").0
+            }
+            None => inner.timer.wait(s).expect("labrpc timer wait"),
+        };
+    }
+}
+
+fn worker_loop(inner: &Arc<Inner>) {
+    let mut s = inner.lock();
+    loop {
+        if let Some(job) = s.ready.pop_front() {
+            drop(s);
+            // A panicking job (a handler or a reply callback) is reported by
+            // the network; it must not take the worker down with it.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            s = inner.lock();
+            continue;
+        }
+        if s.shutdown {
+            break;
+        }
+        s.idle += 1;
+        let (guard, timeout) = inner.work.wait_timeout(s, IDLE_EXIT).expect("labrpc worker wait");
+        s = guard;
+        s.idle -= 1;
+        if timeout.timed_out() && s.ready.is_empty() {
+            break;
+        }
+    }
+    s.workers -= 1;
+}

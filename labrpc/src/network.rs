@@ -1,0 +1,275 @@
+//! The request path: what happens to one call, step by step, as in the
+//! lab's `labrpc.go` (see the crate documentation for the list).
+
+use crate::end::Completion;
+use crate::executor::{Executor, ExecutorStats};
+use crate::registry::{Registry, Route};
+use crate::sync::Mutex;
+use crate::{ClientEnd, RpcError, Server};
+use rand::Rng;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// How often a running handler's path is re-checked.
+const DEAD_CHECK: Duration = Duration::from_millis(100);
+
+pub(crate) struct Shared {
+    pub(crate) registry: Registry,
+    exec: Executor,
+    total_count: AtomicU64,
+    total_bytes: AtomicU64,
+    errors: std::sync::Mutex<Vec<String>>,
+}
+
+struct Request {
+    end: Arc<str>,
+    meth: Arc<str>,
+    args: Vec<u8>,
+    server_name: Arc<str>,
+    server: Arc<Server>,
+    unreliable: bool,
+    long_reordering: bool,
+}
+
+/// A call whose handler is running: completed by whichever comes first, the
+/// handler's return or a dead-path check.
+type InFlight = Mutex<Option<Completion>>;
+
+fn take(slot: &InFlight) -> Option<Completion> {
+    slot.lock().expect("labrpc in-flight lock poisoned").take()
+}
+
+impl Shared {
+    pub(crate) fn send(self: &Arc<Self>, end: &Arc<str>, meth: Arc<str>, args: Vec<u8>, done: Completion) {
+        self.total_count.fetch_add(1, Ordering::Relaxed);
+        self.total_bytes.fetch_add(args.len() as u64, Ordering::Relaxed);
+        match self.registry.route(end) {
+            Route::Lost { delay_ms } => {
+                self.exec.after(Duration::from_millis(delay_ms), Box::new(move || done.fail()));
+            }
+            Route::Deliver { server_name, server, unreliable, long_reordering, delay_ms } => {
+                let req = Request { end: Arc::clone(end), meth, args, server_name, server, unreliable, long_reordering };
+                let me = Arc::clone(self);
+                self.exec.after(Duration::from_millis(delay_ms), Box::new(move || me.deliver(req, done)));
+            }
+        }
+    }
+
+    /// Steps 2 to 6: drop the request, or run the handler and route the reply.
+    fn deliver(self: &Arc<Self>, req: Request, done: Completion) {
+        if req.unreliable && self.registry.chance(&req.end, 100, 1000) {
+            return done.fail(); // request lost
+        }
+        let slot: Arc<InFlight> = Arc::new(Mutex::new(Some(done)));
+        self.watch(Arc::clone(&req.end), Arc::clone(&req.server_name), Arc::clone(&req.server), Arc::downgrade(&slot));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| req.server.dispatch(&req.meth, &req.args)))
+            .unwrap_or_else(|p| {
+                let msg = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "non-string panic".into());
+                Err(RpcError::Bad(format!("labrpc: the handler of {} on server {} panicked: {msg}", req.meth, req.server_name)))
+            });
+        if let Err(RpcError::Bad(msg)) = &result {
+            self.report(msg.clone());
+        }
+        // A server deleted while its handler ran must not reply: the tester
+        // swaps in a fresh persister right after deleting it.
+        let dead = self.registry.is_dead(&req.end, &req.server_name, &req.server);
+        let Some(done) = take(&slot) else { return };
+        match result {
+            _ if dead => done.fail(),
+            Err(e) => done.complete(Err(e)),
+            Ok(_) if req.unreliable && self.registry.chance(&req.end, 100, 1000) => done.fail(), // reply lost
+            Ok(reply) if req.long_reordering && self.registry.chance(&req.end, 600, 900) => {
+                let ms = self.registry.with_rng(&req.end, |r| {
+                    let upper = r.gen_range(0..2000u64);
+                    200 + r.gen_range(0..=upper)
+                });
+                let me = Arc::clone(self);
+                self.exec.after(Duration::from_millis(ms), Box::new(move || me.reply(reply, done)));
+            }
+            Ok(reply) => self.reply(reply, done),
+        }
+    }
+
+    fn reply(&self, reply: Vec<u8>, done: Completion) {
+        self.total_bytes.fetch_add(reply.len() as u64, Ordering::Relaxed);
+        done.complete(Ok(reply));
+    }
+
+    /// Every 100 ms while the handler runs: if the end was disabled or the
+    /// server deleted, fail the call now.
+    fn watch(self: &Arc<Self>, end: Arc<str>, server_name: Arc<str>, server: Arc<Server>, slot: Weak<InFlight>) {
+        let me = Arc::clone(self);
+        self.exec.after(
+            DEAD_CHECK,
+            Box::new(move || {
+                let Some(live) = slot.upgrade() else { return }; // handler done
+                if me.registry.is_dead(&end, &server_name, &server) {
+                    if let Some(done) = take(&live) {
+                        done.fail();
+                    }
+                } else {
+                    drop(live);
+                    me.watch(end, server_name, server, slot);
+                }
+            }),
+        );
+    }
+
+    fn report(&self, msg: String) {
+        eprintln!("{msg}");
+        self.errors.lock().expect("labrpc errors lock poisoned").push(msg);
+    }
+}
+
+/// The simulated network. Owns its threads: dropping it (or
+/// [`Network::cleanup`]) stops them and fails every call still in flight.
+pub struct Network {
+    shared: Arc<Shared>,
+    seed: u64,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network::new()
+    }
+}
+
+impl Network {
+    /// A network whose random decisions come from the seed in the
+    /// `LABRPC_SEED` environment variable, or from a random seed.
+    pub fn new() -> Network {
+        let seed = match std::env::var("LABRPC_SEED") {
+            Ok(s) => s
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("labrpc: LABRPC_SEED must be an unsigned 64-bit integer, got {s:?}")),
+            Err(_) => rand::random(),
+        };
+        Network::with_seed(seed)
+    }
+
+    /// A network whose random decisions all derive from `seed`.
+    pub fn with_seed(seed: u64) -> Network {
+        let shared = Arc::new(Shared {
+            registry: Registry::new(seed),
+            exec: Executor::new(),
+            total_count: AtomicU64::new(0),
+            total_bytes: AtomicU64::new(0),
+            errors: std::sync::Mutex::new(Vec::new()),
+        });
+        Network { shared, seed }
+    }
+
+    /// The seed this network's random decisions derive from.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Makes a client end. It starts disabled and unconnected.
+    ///
+    /// # Panics
+    /// If an end of that name exists already.
+    pub fn make_end(&self, name: &str) -> ClientEnd {
+        let name = self.shared.registry.make_end(name);
+        ClientEnd { name, net: Arc::downgrade(&self.shared) }
+    }
+
+    /// Forgets an end: calls on it fail as if it were disconnected.
+    pub fn delete_end(&self, name: &str) {
+        self.shared.registry.delete_end(name);
+    }
+
+    /// Makes `server` reachable under `name`, replacing any server of that
+    /// name (and resetting the name's RPC count).
+    pub fn add_server(&self, name: &str, server: Server) {
+        self.shared.registry.add_server(name, server);
+    }
+
+    /// Removes a server: calls to it fail, including calls whose handler is
+    /// running now.
+    pub fn delete_server(&self, name: &str) {
+        self.shared.registry.delete_server(name);
+    }
+
+    /// Connects end `end` to the server named `server`.
+    ///
+    /// # Panics
+    /// If there is no end of that name.
+    pub fn connect(&self, end: &str, server: &str) {
+        self.shared.registry.connect(end, server);
+    }
+
+    /// Enables or disables an end.
+    ///
+    /// # Panics
+    /// If there is no end of that name.
+    pub fn enable(&self, end: &str, enabled: bool) {
+        self.shared.registry.enable(end, enabled);
+    }
+
+    /// Reliable (the default) or unreliable: 0..26 ms delays, 10% of
+    /// requests and 10% of replies lost.
+    pub fn reliable(&self, yes: bool) {
+        self.shared.registry.set_reliable(yes);
+    }
+
+    /// Calls on disabled ends fail after 0..7000 ms instead of 0..100 ms.
+    pub fn long_delays(&self, yes: bool) {
+        self.shared.registry.set_long_delays(yes);
+    }
+
+    /// Two replies in three are held back 200..2200 ms.
+    pub fn long_reordering(&self, yes: bool) {
+        self.shared.registry.set_long_reordering(yes);
+    }
+
+    /// RPCs received by the server named `server` (0 if there is none).
+    pub fn count(&self, server: &str) -> u64 {
+        self.shared.registry.count(server)
+    }
+
+    /// Every call ever sent on this network.
+    pub fn total_count(&self) -> u64 {
+        self.shared.total_count.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of every argument sent and every reply delivered.
+    pub fn total_bytes(&self) -> u64 {
+        self.shared.total_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Programming errors the network has seen: unknown services or methods,
+    /// undecodable arguments, panicking handlers. Each was also printed.
+    pub fn errors(&self) -> Vec<String> {
+        self.shared.errors.lock().expect("labrpc errors lock poisoned").clone()
+    }
+
+    /// Thread and timer figures of this network.
+    pub fn stats(&self) -> ExecutorStats {
+        self.shared.exec.stats()
+    }
+
+    /// Stops the network's threads, forgets its servers and fails every call
+    /// in flight. Idempotent.
+    pub fn cleanup(&self) {
+        self.shared.registry.clear();
+        self.shared.exec.shutdown();
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "labrpc: this network's seed was {0}; set LABRPC_SEED={0} to replay its random decisions",
+                self.seed
+            );
+        }
+        self.cleanup();
+    }
+}

@@ -1,0 +1,229 @@
+//! `persister`: the lab's stand-in for stable storage.
+//!
+//! A [`Persister`] holds two byte strings, the Raft state and the service's
+//! snapshot, which are always replaced together by [`Persister::save`], so a
+//! reader never sees a Raft state from one save beside a snapshot from
+//! another. The tester hands every (re)started peer a fresh [`Persister::copy`],
+//! so a killed peer that is still running cannot overwrite what its successor
+//! will read.
+//!
+//! Both byte strings are kept behind `Arc`s: `copy` is O(1), and saving the
+//! Raft state alone ([`Persister::save_raft_state`]) does not copy the
+//! snapshot.
+//!
+//! ```
+//! use persister::Persister;
+//! let p = Persister::new();
+//! p.save(b"state".to_vec(), Some(b"snap".to_vec()));
+//! let q = p.copy();
+//! p.save(b"newer".to_vec(), None);
+//! assert_eq!(q.read_raft_state(), b"state");
+//! assert_eq!(q.read_snapshot(), b"snap");
+//! assert_eq!(p.snapshot_size(), 0);
+//! ```
+
+mod sync {
+    #[cfg(loom)]
+    pub(crate) use loom::sync::{Arc, Mutex};
+    #[cfg(not(loom))]
+    pub(crate) use std::sync::{Arc, Mutex};
+}
+
+use sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+struct Saved {
+    raft_state: Arc<Vec<u8>>,
+    snapshot: Arc<Vec<u8>>,
+}
+
+/// Stable storage for one Raft peer. Safe to share between threads.
+#[derive(Default)]
+pub struct Persister {
+    saved: Mutex<Saved>,
+}
+
+impl Persister {
+    /// An empty persister: no Raft state, no snapshot.
+    pub fn new() -> Persister {
+        Persister::default()
+    }
+
+    fn saved(&self) -> Saved {
+        self.saved.lock().expect("persister lock poisoned").clone()
+    }
+
+    /// An independent persister holding the same contents. O(1).
+    pub fn copy(&self) -> Persister {
+        Persister { saved: Mutex::new(self.saved()) }
+    }
+
+    /// Atomically replaces both the Raft state and the snapshot. As in the
+    /// Go lab, `None` stores an empty snapshot: pass the current snapshot
+    /// again to keep it, or use [`Persister::save_raft_state`].
+    pub fn save(&self, raft_state: Vec<u8>, snapshot: Option<Vec<u8>>) {
+        let new = Saved {
+            raft_state: Arc::new(raft_state),
+            snapshot: Arc::new(snapshot.unwrap_or_default()),
+        };
+        *self.saved.lock().expect("persister lock poisoned") = new;
+    }
+
+    /// Replaces the Raft state and keeps the current snapshot (without
+    /// copying it).
+    pub fn save_raft_state(&self, raft_state: Vec<u8>) {
+        self.saved.lock().expect("persister lock poisoned").raft_state = Arc::new(raft_state);
+    }
+
+    /// A copy of the last saved Raft state (empty if none was saved).
+    pub fn read_raft_state(&self) -> Vec<u8> {
+        self.saved().raft_state.to_vec()
+    }
+
+    /// A copy of the last saved snapshot (empty if none was saved).
+    pub fn read_snapshot(&self) -> Vec<u8> {
+        self.saved().snapshot.to_vec()
+    }
+
+    /// Size in bytes of the saved Raft state.
+    pub fn raft_state_size(&self) -> usize {
+        self.saved().raft_state.len()
+    }
+
+    /// Size in bytes of the saved snapshot.
+    pub fn snapshot_size(&self) -> usize {
+        self.saved().snapshot.len()
+    }
+}
+
+impl std::fmt::Debug for Persister {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.saved();
+        f.debug_struct("Persister")
+            .field("raft_state_size", &s.raft_state.len())
+            .field("snapshot_size", &s.snapshot.len())
+            .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::thread;
+
+    #[test]
+    fn starts_empty() {
+        let p = Persister::new();
+        assert!(p.read_raft_state().is_empty());
+        assert!(p.read_snapshot().is_empty());
+        assert_eq!((p.raft_state_size(), p.snapshot_size()), (0, 0));
+    }
+
+    #[test]
+    fn save_replaces_both_and_none_clears_the_snapshot() {
+        let p = Persister::new();
+        p.save(vec![1, 2, 3], Some(vec![9; 10]));
+        assert_eq!(p.read_raft_state(), vec![1, 2, 3]);
+        assert_eq!(p.read_snapshot(), vec![9; 10]);
+        assert_eq!((p.raft_state_size(), p.snapshot_size()), (3, 10));
+        p.save(vec![4], None);
+        assert_eq!(p.read_raft_state(), vec![4]);
+        assert_eq!(p.snapshot_size(), 0);
+    }
+
+    #[test]
+    fn save_raft_state_keeps_the_snapshot() {
+        let p = Persister::new();
+        p.save(vec![1], Some(vec![7, 7]));
+        p.save_raft_state(vec![2, 2]);
+        assert_eq!(p.read_raft_state(), vec![2, 2]);
+        assert_eq!(p.read_snapshot(), vec![7, 7]);
+    }
+
+    #[test]
+    fn copy_is_independent_both_ways() {
+        let p = Persister::new();
+        p.save(vec![1], Some(vec![2]));
+        let q = p.copy();
+        p.save(vec![3], Some(vec![4]));
+        assert_eq!((q.read_raft_state(), q.read_snapshot()), (vec![1], vec![2]));
+        q.save(vec![5], None);
+        assert_eq!((p.read_raft_state(), p.read_snapshot()), (vec![3], vec![4]));
+    }
+
+    #[test]
+    fn concurrent_saves_are_atomic_pairs() {
+        // Each writer saves (state, snapshot) with matching contents; a
+        // reader must never see a state and a snapshot from different saves.
+        let p = Arc::new(Persister::new());
+        p.save(vec![0; 8], Some(vec![0; 8]));
+        let writers: Vec<_> = (1..=4u8)
+            .map(|w| {
+                let p = Arc::clone(&p);
+                thread::spawn(move || {
+                    for _ in 0..2000 {
+                        p.save(vec![w; 8], Some(vec![w; 8]));
+                    }
+                })
+            })
+            .collect();
+        let reader = {
+            let p = Arc::clone(&p);
+            thread::spawn(move || {
+                for _ in 0..2000 {
+                    let c = p.copy();
+                    assert_eq!(c.read_raft_state(), c.read_snapshot());
+                }
+            })
+        };
+        for w in writers {
+            w.join().unwrap();
+        }
+        reader.join().unwrap();
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::thread;
+
+    /// A save racing with a copy and a read: the copy holds either the old
+    /// pair or the new pair, never a mix.
+    #[test]
+    fn save_races_with_copy() {
+        loom::model(|| {
+            let p = Arc::new(Persister::new());
+            p.save(vec![1], Some(vec![1]));
+            let writer = {
+                let p = Arc::clone(&p);
+                thread::spawn(move || p.save(vec![2], Some(vec![2])))
+            };
+            let c = p.copy();
+            let (s, n) = (c.read_raft_state(), c.read_snapshot());
+            assert_eq!(s, n);
+            writer.join().unwrap();
+            assert_eq!(p.read_raft_state(), vec![2]);
+            assert_eq!(p.read_snapshot(), vec![2]);
+        });
+    }
+
+    /// save_raft_state racing with save: the snapshot is always one that was
+    /// saved, and the final state is one of the two writes.
+    #[test]
+    fn save_raft_state_races_with_save() {
+        loom::model(|| {
+            let p = Arc::new(Persister::new());
+            let a = {
+                let p = Arc::clone(&p);
+                thread::spawn(move || p.save_raft_state(vec![3]))
+            };
+            p.save(vec![4], Some(vec![4]));
+            a.join().unwrap();
+            assert_eq!(p.read_snapshot(), vec![4]);
+            let s = p.read_raft_state();
+            assert!(s == vec![3] || s == vec![4]);
+        });
+    }
+}
