@@ -209,7 +209,7 @@ mod tests {
         let mut bytes = encode(&sample());
         bytes.push(0);
         let err = decode::<State>(&bytes).unwrap_err();
-        assert!(err.reason.to_lowercase().contains("trailing"), "{err}");
+        assert!(err.reason.contains("remaining"), "{err}");
     }
 
     #[test]
