@@ -5,10 +5,14 @@
 //! a request held back 0..26 ms, a reply reordered by up to 2.2 s, the
 //! 100 ms "is the server still alive?" check) is an entry in one binary heap,
 //! so 10^5 delayed messages cost 10^5 heap entries, not 10^5 sleeping threads.
-//! Due entries are handed to the pool, which also runs RPC handlers. The pool
-//! holds as many threads as there are jobs running at once (handlers that
-//! block, such as a key/value server waiting for a commit, each hold one), and
-//! a worker that stays idle for [`IDLE_EXIT`] exits.
+//! Due entries are handed to the pool, which also runs RPC handlers.
+//!
+//! The pool starts up to [`CORE_WORKERS`] threads at once. Beyond that it
+//! grows only when the oldest ready job has waited [`STARVED`] with no idle
+//! worker, one thread at a time: a burst of short jobs is drained by the core
+//! workers, while handlers that block (a key/value server waiting for a
+//! commit) still get threads and cannot starve the handlers they wait for.
+//! A worker idle for [`IDLE_EXIT`] exits.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -20,6 +24,11 @@ pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
 /// How long a worker waits for work before it exits.
 const IDLE_EXIT: Duration = Duration::from_secs(2);
+/// Workers started without waiting.
+const CORE_WORKERS: usize = 4;
+/// How long the oldest ready job may wait, with every worker busy, before the
+/// pool adds a worker.
+const STARVED: Duration = Duration::from_millis(5);
 
 struct Timed {
     at: Instant,
@@ -46,7 +55,8 @@ impl Ord for Timed {
 
 #[derive(Default)]
 struct State {
-    ready: VecDeque<Job>,
+    /// Jobs ready to run, with the time they became ready.
+    ready: VecDeque<(Instant, Job)>,
     timers: BinaryHeap<Reverse<Timed>>,
     seq: u64,
     /// Workers blocked waiting for work.
@@ -112,8 +122,8 @@ impl Executor {
             drop(job); // dropping a call's job fails the call
             return;
         }
-        s.ready.push_back(job);
-        self.wake_or_add_worker(&mut s);
+        s.ready.push_back((Instant::now(), job));
+        wake_or_add_workers(&self.inner, &mut s, 1);
     }
 
     /// Runs `job` on a worker once `delay` has passed.
@@ -135,10 +145,6 @@ impl Executor {
         if earliest {
             self.inner.timer.notify_one();
         }
-    }
-
-    fn wake_or_add_worker(&self, s: &mut State) {
-        wake_or_add_workers(&self.inner, s, 1);
     }
 
     pub(crate) fn stats(&self) -> ExecutorStats {
@@ -180,25 +186,32 @@ impl Executor {
 }
 
 /// After `added` jobs joined the ready queue: wake that many idle workers,
-/// and start new workers for the jobs no idle worker can take.
+/// start core workers for the rest, and if that is not enough let the timer
+/// thread watch for starvation.
 fn wake_or_add_workers(inner: &Arc<Inner>, s: &mut State, added: usize) {
     for _ in 0..added.min(s.idle) {
         inner.work.notify_one();
     }
-    if s.idle >= s.ready.len() {
-        return;
+    let mut available = s.idle;
+    while available < s.ready.len() && s.workers < CORE_WORKERS {
+        add_worker(inner, s);
+        available += 1;
     }
+    if available < s.ready.len() {
+        inner.timer.notify_one(); // start the starvation clock
+    }
+}
+
+fn add_worker(inner: &Arc<Inner>, s: &mut State) {
     s.handles.retain(|h| !h.is_finished());
-    for _ in s.idle..s.ready.len().min(s.idle + added) {
-        let worker = Arc::clone(inner);
-        let handle = thread::Builder::new()
-            .name("labrpc-worker".into())
-            .spawn(move || worker_loop(&worker))
-            .expect("labrpc: cannot spawn a worker thread");
-        s.workers += 1;
-        s.handles.push(handle);
-    }
+    let worker = Arc::clone(inner);
+    let handle = thread::Builder::new()
+        .name("labrpc-worker".into())
+        .spawn(move || worker_loop(&worker))
+        .expect("labrpc: cannot spawn a worker thread");
+    s.workers += 1;
     s.peak_workers = s.peak_workers.max(s.workers);
+    s.handles.push(handle);
 }
 
 fn timer_loop(inner: &Arc<Inner>) {
@@ -211,17 +224,26 @@ fn timer_loop(inner: &Arc<Inner>) {
         let mut moved = 0;
         while s.timers.peek().is_some_and(|Reverse(t)| t.at <= now) {
             let Reverse(t) = s.timers.pop().expect("peeked");
-            s.ready.push_back(t.job);
+            s.ready.push_back((t.at, t.job));
             moved += 1;
         }
         if moved > 0 {
             wake_or_add_workers(inner, &mut s, moved);
         }
-        s = match s.timers.peek() {
-            Some(Reverse(t)) => {
-                let wait = t.at.saturating_duration_since(now);
-                inner.timer.wait_timeout(s, wait).expect("labrpc timer wait").0
+        // Starvation: every worker busy and the oldest job kept waiting.
+        let mut next = s.timers.peek().map(|Reverse(t)| t.at);
+        if s.idle == 0 {
+            if let Some(&(since, _)) = s.ready.front() {
+                if now.duration_since(since) >= STARVED {
+                    add_worker(inner, &mut s);
+                    s.ready.front_mut().expect("non-empty").0 = now; // one worker per period
+                }
+                let check = s.ready.front().expect("non-empty").0 + STARVED;
+                next = Some(next.map_or(check, |n| n.min(check)));
             }
+        }
+        s = match next {
+            Some(at) => inner.timer.wait_timeout(s, at.saturating_duration_since(now)).expect("labrpc timer wait").0,
             None => inner.timer.wait(s).expect("labrpc timer wait"),
         };
     }
@@ -230,7 +252,7 @@ fn timer_loop(inner: &Arc<Inner>) {
 fn worker_loop(inner: &Arc<Inner>) {
     let mut s = inner.lock();
     loop {
-        if let Some(job) = s.ready.pop_front() {
+        if let Some((_, job)) = s.ready.pop_front() {
             drop(s);
             // A panicking job (a handler or a reply callback) is reported by
             // the network; it must not take the worker down with it.
