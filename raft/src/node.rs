@@ -1,0 +1,220 @@
+//! The thin layer around the rules: one lock over [`RaftState`], a ticker
+//! thread, an applier thread, persistence and RPC sending. No protocol
+//! decisions are made here.
+//!
+//! Discipline: every rule runs under the lock; whatever it changed is
+//! persisted before the lock is released (so before any reply or message
+//! leaves); messages are sent after the lock is released; replies come back
+//! through the same path, where the rules re-check term and role.
+
+use crate::compaction::SnapshotSent;
+use crate::debug::Topic;
+use crate::dlog;
+use crate::messages::{AppendEntriesReply, InstallSnapshotReply, Outgoing, RequestVoteReply};
+use crate::replication::AppendSent;
+use crate::state::RaftState;
+use crate::sync::{thread, AtomicBool, Condvar, Mutex, MutexGuard, Ordering};
+use crate::{persist, ApplyMsg};
+use labrpc::{ClientEnd, RpcError};
+use persister::Persister;
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub(crate) struct Node {
+    pub(crate) me: usize,
+    peers: Vec<ClientEnd>,
+    persister: Arc<Persister>,
+    state: Mutex<RaftState>,
+    /// The ticker waits here for its next deadline; woken when that
+    /// deadline moves earlier, and by `kill`.
+    ticker_cv: Condvar,
+    /// The applier waits here for commits and snapshots; woken by `kill`.
+    apply_cv: Condvar,
+    killed: AtomicBool,
+    threads: std::sync::Mutex<Vec<thread::JoinHandle<()>>>,
+}
+
+impl Node {
+    pub(crate) fn new(peers: Vec<ClientEnd>, me: usize, persister: Arc<Persister>, st: RaftState) -> Node {
+        Node {
+            me,
+            peers,
+            persister,
+            state: Mutex::new(st),
+            ticker_cv: Condvar::new(),
+            apply_cv: Condvar::new(),
+            killed: AtomicBool::new(false),
+            threads: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, RaftState> {
+        self.state.lock().unwrap_or_else(|_| panic!("raft S{}: state lock poisoned by an earlier panic", self.me))
+    }
+
+    pub(crate) fn killed(&self) -> bool {
+        self.killed.load(Ordering::SeqCst)
+    }
+
+    /// Runs a rule under the lock, persists what it changed, wakes the
+    /// applier and the ticker if needed, then sends what it produced.
+    pub(crate) fn with_state<T>(self: &Arc<Self>, rule: impl FnOnce(&mut RaftState, Instant, &mut Vec<Outgoing>) -> T) -> T {
+        let mut out = Vec::new();
+        let result = {
+            let mut st = self.lock();
+            let wake_before = st.next_wakeup();
+            let result = rule(&mut st, Instant::now(), &mut out);
+            self.persist(&mut st);
+            if st.has_apply_work() {
+                self.apply_cv.notify_one();
+            }
+            if st.next_wakeup() < wake_before {
+                self.ticker_cv.notify_one();
+            }
+            result
+        };
+        self.send(out);
+        result
+    }
+
+    /// Saves what the last rule changed: the state alone, or the state and
+    /// the snapshot together.
+    fn persist(&self, st: &mut RaftState) {
+        let dirty = st.take_dirty();
+        if dirty.snapshot {
+            let bytes = persist::encode(st);
+            dlog!(Topic::Pers, self.me, st.current_term(), "saved state ({} B) and snapshot ({} B)", bytes.len(), st.snapshot().len());
+            self.persister.save(bytes, Some(st.snapshot().to_vec()));
+        } else if dirty.state {
+            let bytes = persist::encode(st);
+            dlog!(Topic::Pers, self.me, st.current_term(), "saved state ({} B, log {}..={})", bytes.len(), st.log().snapshot_index(), st.log().last_index());
+            self.persister.save_raft_state(bytes);
+        }
+    }
+
+    /// Sends each message without blocking; its reply (or failure) comes
+    /// back through `with_state` to the rule that handles it.
+    fn send(self: &Arc<Self>, out: Vec<Outgoing>) {
+        for msg in out {
+            let node = Arc::clone(self);
+            match msg {
+                Outgoing::RequestVote { to, args } => {
+                    let term = args.term;
+                    self.peers[to].call_with("Raft.RequestVote", &args, move |r: Result<RequestVoteReply, RpcError>| {
+                        if let Some(reply) = node.reply(r) {
+                            node.with_state(|st, now, out| st.handle_vote_reply(to, term, &reply, now, out));
+                        }
+                    });
+                }
+                Outgoing::AppendEntries { to, args, sent_at } => {
+                    let sent = AppendSent::of(&args, sent_at);
+                    self.peers[to].call_with("Raft.AppendEntries", &args, move |r: Result<AppendEntriesReply, RpcError>| {
+                        match node.reply(r) {
+                            Some(reply) => node.with_state(|st, now, out| st.handle_append_reply(to, &sent, &reply, now, out)),
+                            None if !node.killed() => node.with_state(|st, _, _| st.handle_send_failure(to, sent.term, sent.sent_at)),
+                            None => {}
+                        }
+                    });
+                }
+                Outgoing::InstallSnapshot { to, args, sent_at } => {
+                    let sent = SnapshotSent { term: args.term, last_included_index: args.last_included_index, sent_at };
+                    self.peers[to].call_with("Raft.InstallSnapshot", &args, move |r: Result<InstallSnapshotReply, RpcError>| {
+                        match node.reply(r) {
+                            Some(reply) => node.with_state(|st, now, out| st.handle_snapshot_reply(to, &sent, &reply, now, out)),
+                            None if !node.killed() => node.with_state(|st, _, _| st.handle_send_failure(to, sent.term, Some(sent.sent_at))),
+                            None => {}
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    /// A reply worth handling: `None` for a lost message or a killed peer.
+    /// A malformed call is a bug in this crate and panics.
+    fn reply<R>(&self, r: Result<R, RpcError>) -> Option<R> {
+        match r {
+            Ok(reply) if !self.killed() => Some(reply),
+            Ok(_) | Err(RpcError::Failed) => None,
+            Err(RpcError::Bad(msg)) => panic!("raft S{}: malformed RPC: {msg}", self.me),
+        }
+    }
+
+    /// The ticker: runs the timer rules at each deadline (a sleep loop that
+    /// `kill` can cut short).
+    pub(crate) fn run_ticker(self: &Arc<Self>) {
+        let mut st = self.lock();
+        while !self.killed() {
+            let mut out = Vec::new();
+            st.tick(Instant::now(), &mut out);
+            self.persist(&mut st);
+            if !out.is_empty() {
+                drop(st);
+                self.send(out);
+                st = self.lock();
+                continue;
+            }
+            let wait = st.next_wakeup().saturating_duration_since(Instant::now());
+            if !wait.is_zero() {
+                st = self.ticker_cv.wait_timeout(st, wait).expect("raft ticker wait").0;
+            }
+        }
+    }
+
+    /// The applier: delivers what `next_apply` hands it, in order, never
+    /// holding the lock while sending.
+    pub(crate) fn run_applier(self: &Arc<Self>, apply_ch: &Sender<ApplyMsg>) {
+        let mut st = self.lock();
+        loop {
+            while !self.killed() && !st.has_apply_work() {
+                st = self.apply_cv.wait(st).expect("raft applier wait");
+            }
+            if self.killed() {
+                return;
+            }
+            let msgs = st.next_apply();
+            let term = st.current_term();
+            drop(st);
+            for m in msgs {
+                match &m {
+                    ApplyMsg::Command { index, .. } => dlog!(Topic::Aply, self.me, term, "apply {index}"),
+                    ApplyMsg::Snapshot { index, .. } => dlog!(Topic::Aply, self.me, term, "apply snapshot through {index}"),
+                }
+                if apply_ch.send(m).is_err() {
+                    return; // the service is gone
+                }
+            }
+            st = self.lock();
+        }
+    }
+
+    pub(crate) fn spawn(self: &Arc<Self>, name: &str, f: impl FnOnce(Arc<Node>) + Send + 'static) {
+        let node = Arc::clone(self);
+        let h = thread::Builder::new()
+            .name(format!("raft-{}-{name}", self.me))
+            .spawn(move || f(node))
+            .unwrap_or_else(|e| panic!("raft: cannot spawn the {name} thread: {e}"));
+        self.threads.lock().expect("raft thread list").push(h);
+    }
+
+    /// Stops the background threads and waits for them. Idempotent.
+    pub(crate) fn kill(&self) {
+        if self.killed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        {
+            // Under the lock, so no thread is between its check and its wait.
+            let _st = self.lock();
+            self.ticker_cv.notify_all();
+            self.apply_cv.notify_all();
+        }
+        let handles = std::mem::take(&mut *self.threads.lock().expect("raft thread list"));
+        let current = thread::current().id();
+        for h in handles {
+            if h.thread().id() != current {
+                let _ = h.join();
+            }
+        }
+    }
+}
