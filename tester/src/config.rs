@@ -1,0 +1,511 @@
+//! `config.go`: the network, the peers, and the checks the tests call.
+
+use crate::appliers::{self, Applied};
+use crate::{Cmd, CURRENT, TEST_TIME_LIMIT};
+use labrpc::{Network, Server};
+use persister::Persister;
+use raft::debug::Topic;
+use raft::Raft;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// Peers and what their appliers recorded, under one lock (`cfg.mu`).
+pub(crate) struct Peers {
+    pub(crate) rafts: Vec<Option<Raft>>,
+    pub(crate) connected: Vec<bool>,
+    pub(crate) saved: Vec<Option<Arc<Persister>>>,
+    pub(crate) endnames: Vec<Option<Vec<String>>>,
+    pub(crate) applied: Applied,
+    appliers: Vec<Option<JoinHandle<()>>>,
+}
+
+struct Mark {
+    t0: Instant,
+    rpcs0: u64,
+    bytes0: u64,
+    max_index0: u64,
+}
+
+pub struct Inner {
+    n: usize,
+    net: Network,
+    snapshot: bool,
+    rng: Mutex<StdRng>,
+    start: Instant,
+    finished: AtomicBool,
+    pub(crate) mu: Mutex<Peers>,
+    mark: Mutex<Mark>,
+}
+
+/// The test harness for one test (`make_config`). Dropping it cleans up,
+/// like the Go tests' `defer cfg.cleanup()`.
+pub struct Config {
+    inner: Arc<Inner>,
+}
+
+impl Deref for Config {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+fn fatal(msg: String) -> ! {
+    raft::debug::print(Topic::Test, None, 0, format_args!("FAIL {msg}"));
+    panic!("{msg}")
+}
+
+impl Config {
+    /// `make_config(n, unreliable, snapshot)`: a network (long delays on),
+    /// `n` peers started with the plain applier, or the snapshotting one
+    /// when `snapshot`, all connected.
+    pub fn new(n: usize, unreliable: bool, snapshot: bool) -> Config {
+        let net = Network::new();
+        let seed = net.seed();
+        let inner = Arc::new(Inner {
+            n,
+            net,
+            snapshot,
+            rng: Mutex::new(StdRng::seed_from_u64(seed ^ 0x7e57_7e57)),
+            start: Instant::now(),
+            finished: AtomicBool::new(false),
+            mu: Mutex::new(Peers {
+                rafts: vec![None; n],
+                connected: vec![false; n],
+                saved: vec![None; n],
+                endnames: vec![None; n],
+                applied: Applied::new(n),
+                appliers: (0..n).map(|_| None).collect(),
+            }),
+            mark: Mutex::new(Mark { t0: Instant::now(), rpcs0: 0, bytes0: 0, max_index0: 0 }),
+        });
+        *CURRENT.lock().unwrap() = Some(Arc::downgrade(&inner));
+        let cfg = Config { inner };
+        cfg.set_unreliable(unreliable);
+        cfg.net.long_delays(true);
+        for i in 0..n {
+            cfg.start1(i);
+        }
+        for i in 0..n {
+            cfg.connect(i);
+        }
+        cfg
+    }
+}
+
+impl Drop for Config {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            eprintln!("tester: network seed was {0}; set LABRPC_SEED={0} to replay", self.seed());
+        }
+        self.cleanup();
+        let mut cur = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
+        if cur.as_ref().is_some_and(|w| w.ptr_eq(&Arc::downgrade(&self.inner))) {
+            *cur = None;
+        }
+        drop(cur);
+        if !thread::panicking() {
+            self.check_timeout();
+        }
+    }
+}
+
+impl Inner {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Peers> {
+        self.mu.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Number of peers.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// The network's seed (replay with `LABRPC_SEED`).
+    pub fn seed(&self) -> u64 {
+        self.net.seed()
+    }
+
+    /// A random number from the tester's seeded stream (`rand.Int()`).
+    pub fn rand_u64(&self) -> u64 {
+        self.rng.lock().unwrap().gen::<u64>() >> 2
+    }
+
+    /// A random number in `0..n`.
+    pub fn rand_below(&self, n: u64) -> u64 {
+        self.rng.lock().unwrap().gen_range(0..n)
+    }
+
+    /// A random string of `n` characters (`randstring`).
+    pub fn rand_string(&self, n: usize) -> String {
+        const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut r = self.rng.lock().unwrap();
+        (0..n).map(|_| CHARS[r.gen_range(0..CHARS.len())] as char).collect()
+    }
+
+    /// Peer `i`'s Raft, if it is running.
+    pub fn raft(&self, i: usize) -> Option<Raft> {
+        self.lock().rafts[i].clone()
+    }
+
+    /// Peer `i`'s Raft, which must be running.
+    pub fn rf(&self, i: usize) -> Raft {
+        self.raft(i).unwrap_or_else(|| fatal(format!("peer {i} is not running")))
+    }
+
+    /// Is peer `i` connected?
+    pub fn connected(&self, i: usize) -> bool {
+        self.lock().connected[i]
+    }
+
+    /// `crash1(i)`: disconnect, delete from the network, give its successor
+    /// a copy of the persister (so the killed instance cannot change what the
+    /// next one reads), kill it.
+    pub fn crash1(&self, i: usize) {
+        raft::debug::print(Topic::Test, None, 0, format_args!("crash S{i}"));
+        self.disconnect(i);
+        self.net.delete_server(&i.to_string());
+        let (rf, applier) = {
+            let mut p = self.lock();
+            if let Some(s) = &p.saved[i] {
+                p.saved[i] = Some(Arc::new(s.copy()));
+            }
+            (p.rafts[i].take(), p.appliers[i].take())
+        };
+        if let Some(rf) = rf {
+            rf.kill();
+        }
+        // The killed peer's applier stops with it; wait so that it records
+        // nothing about the next instance.
+        if let Some(h) = applier {
+            let _ = h.join();
+        }
+    }
+
+    /// `start1(i)`: (re)start peer i with fresh ends and a copy of its last
+    /// persisted state, ingesting its snapshot as a service would.
+    pub fn start1(&self, i: usize) {
+        self.crash1(i);
+        raft::debug::print(Topic::Test, None, 0, format_args!("start S{i}"));
+        let names: Vec<String> = (0..self.n).map(|_| self.rand_string(20)).collect();
+        let ends = names
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let e = self.net.make_end(name);
+                self.net.connect(name, &j.to_string());
+                e
+            })
+            .collect();
+        let persister = {
+            let mut p = self.lock();
+            p.endnames[i] = Some(names);
+            p.applied.last_applied[i] = 0;
+            let persister = Arc::new(p.saved[i].as_ref().map_or_else(Persister::new, |s| s.copy()));
+            let snapshot = persister.read_snapshot();
+            if !snapshot.is_empty() {
+                if let Err(e) = p.applied.ingest_snap(i, &snapshot, None) {
+                    drop(p);
+                    fatal(e);
+                }
+            }
+            p.saved[i] = Some(Arc::clone(&persister));
+            persister
+        };
+        let (tx, rx) = mpsc::channel();
+        let rf = Raft::make(ends, i, persister, tx).unwrap_or_else(|e| fatal(e.to_string()));
+        let inner = self.self_arc();
+        let (snapshot, rf2) = (self.snapshot, rf.clone());
+        let applier = thread::Builder::new()
+            .name(format!("tester-applier-{i}"))
+            .spawn(move || appliers::run(&inner, i, &rf2, rx, snapshot))
+            .expect("cannot spawn an applier");
+        {
+            let mut p = self.lock();
+            p.rafts[i] = Some(rf.clone());
+            p.appliers[i] = Some(applier);
+        }
+        let mut server = Server::new();
+        server.add_service(rf.service());
+        self.net.add_server(&i.to_string(), server);
+    }
+
+    fn self_arc(&self) -> Arc<Inner> {
+        CURRENT
+            .lock()
+            .unwrap()
+            .as_ref()
+            .and_then(|w| w.upgrade())
+            .filter(|a| std::ptr::eq(Arc::as_ptr(a), self))
+            .expect("tester: one Config at a time")
+    }
+
+    /// Stops everything: appliers' waits, all peers, the network.
+    pub fn cleanup(&self) {
+        self.finished.store(true, Ordering::SeqCst);
+        let (rafts, appliers): (Vec<_>, Vec<_>) = {
+            let mut p = self.lock();
+            (p.rafts.iter_mut().map(|r| r.take()).collect(), p.appliers.iter_mut().map(|a| a.take()).collect())
+        };
+        for rf in rafts.into_iter().flatten() {
+            rf.kill();
+        }
+        self.net.cleanup();
+        for h in appliers.into_iter().flatten() {
+            let _ = h.join();
+        }
+    }
+
+    fn check_timeout(&self) {
+        if self.start.elapsed() > TEST_TIME_LIMIT {
+            fatal("test took longer than 120 seconds".into());
+        }
+    }
+
+    fn set_enabled(&self, i: usize, enabled: bool) {
+        let p = self.lock();
+        for j in 0..self.n {
+            // Outgoing ends; incoming ends.
+            let pairs = [(i, j), (j, i)];
+            for (from, to) in pairs {
+                if enabled && !p.connected[j] {
+                    continue;
+                }
+                if let Some(names) = &p.endnames[from] {
+                    self.net.enable(&names[to], enabled);
+                }
+            }
+        }
+    }
+
+    /// Attaches peer i to the network (ends to and from connected peers).
+    pub fn connect(&self, i: usize) {
+        raft::debug::print(Topic::Test, None, 0, format_args!("connect S{i}"));
+        self.lock().connected[i] = true;
+        self.set_enabled(i, true);
+    }
+
+    /// Detaches peer i (every end to and from it).
+    pub fn disconnect(&self, i: usize) {
+        raft::debug::print(Topic::Test, None, 0, format_args!("disconnect S{i}"));
+        self.lock().connected[i] = false;
+        self.set_enabled(i, false);
+    }
+
+    /// RPCs received by peer `server`.
+    pub fn rpc_count(&self, server: usize) -> u64 {
+        self.net.count(&server.to_string())
+    }
+    /// Every RPC sent.
+    pub fn rpc_total(&self) -> u64 {
+        self.net.total_count()
+    }
+    /// Every byte sent.
+    pub fn bytes_total(&self) -> u64 {
+        self.net.total_bytes()
+    }
+    pub fn set_unreliable(&self, unreliable: bool) {
+        self.net.reliable(!unreliable);
+    }
+    pub fn set_long_reordering(&self, yes: bool) {
+        self.net.long_reordering(yes);
+    }
+
+    /// The largest persisted Raft state among the peers.
+    pub fn log_size(&self) -> usize {
+        let p = self.lock();
+        p.saved.iter().flatten().map(|s| s.raft_state_size()).max().unwrap_or(0)
+    }
+
+    /// The connected, running peers' states.
+    fn states(&self) -> Vec<(usize, u64, bool)> {
+        let peers: Vec<(usize, Raft)> = {
+            let p = self.lock();
+            (0..self.n).filter(|&i| p.connected[i]).filter_map(|i| p.rafts[i].clone().map(|r| (i, r))).collect()
+        };
+        peers.into_iter().map(|(i, r)| {
+            let (t, l) = r.get_state();
+            (i, t, l)
+        }).collect()
+    }
+
+    /// One connected peer claims leadership and no other in its term does;
+    /// retries for re-elections. Returns the leader of the highest term.
+    pub fn check_one_leader(&self) -> usize {
+        for _ in 0..10 {
+            let ms = 450 + self.rand_below(100);
+            thread::sleep(Duration::from_millis(ms));
+            let mut leaders: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+            for (i, term, leader) in self.states() {
+                if leader {
+                    leaders.entry(term).or_default().push(i);
+                }
+            }
+            for (term, ls) in &leaders {
+                if ls.len() > 1 {
+                    fatal(format!("term {term} has {} (>1) leaders", ls.len()));
+                }
+            }
+            if let Some((_, ls)) = leaders.last_key_value() {
+                return ls[0];
+            }
+        }
+        fatal("expected one leader, got none".into())
+    }
+
+    /// All connected peers agree on the term; returns it.
+    pub fn check_terms(&self) -> u64 {
+        let mut term = None;
+        for (_, t, _) in self.states() {
+            match term {
+                None => term = Some(t),
+                Some(x) if x != t => fatal("servers disagree on term".into()),
+                _ => {}
+            }
+        }
+        term.unwrap_or(0)
+    }
+
+    /// No connected peer claims leadership.
+    pub fn check_no_leader(&self) {
+        for (i, _, leader) in self.states() {
+            if leader {
+                fatal(format!("expected no leader among connected servers, but {i} claims to be leader"));
+            }
+        }
+    }
+
+    /// How many peers have applied `index`, and what. Fails if any applier
+    /// recorded an error or two peers applied different commands.
+    pub fn n_committed(&self, index: u64) -> (usize, Option<Cmd>) {
+        self.check_errors();
+        let p = self.lock();
+        let mut count = 0;
+        let mut cmd: Option<&Cmd> = None;
+        for i in 0..self.n {
+            if let Some(c) = p.applied.logs[i].get(&index) {
+                if let Some(prev) = cmd {
+                    if prev != c {
+                        let (a, b) = (prev.clone(), c.clone());
+                        drop(p);
+                        fatal(format!("committed values do not match: index {index}, {a}, {b}"));
+                    }
+                }
+                count += 1;
+                cmd = Some(c);
+            }
+        }
+        (count, cmd.cloned())
+    }
+
+    fn check_errors(&self) {
+        let err = self.lock().applied.errors.iter().flatten().next().cloned();
+        if let Some(e) = err {
+            fatal(e);
+        }
+        if let Some(e) = self.net.errors().first() {
+            fatal(format!("bad RPC: {e}"));
+        }
+    }
+
+    /// Waits for at least `n` peers to commit `index`, polling with backoff.
+    /// Returns `None` if `start_term` is given and some peer moved past it.
+    pub fn wait(&self, index: u64, n: usize, start_term: Option<u64>) -> Option<Cmd> {
+        let mut to = Duration::from_millis(10);
+        for _ in 0..30 {
+            let (nd, _) = self.n_committed(index);
+            if nd >= n {
+                break;
+            }
+            thread::sleep(to);
+            if to < Duration::from_secs(1) {
+                to *= 2;
+            }
+            if let Some(st) = start_term {
+                let rafts: Vec<Raft> = self.lock().rafts.iter().flatten().cloned().collect();
+                if rafts.iter().any(|r| r.get_state().0 > st) {
+                    return None;
+                }
+            }
+        }
+        let (nd, cmd) = self.n_committed(index);
+        if nd < n {
+            fatal(format!("only {nd} decided for index {index}; wanted {n}"));
+        }
+        cmd
+    }
+
+    /// A complete agreement on `cmd` by at least `expected_servers` peers,
+    /// within about 10 s. Without `retry`, one failed 2-second wait fails the
+    /// test. Returns the index.
+    pub fn one(&self, cmd: impl Into<Cmd>, expected_servers: usize, retry: bool) -> u64 {
+        let cmd = cmd.into();
+        let t0 = Instant::now();
+        let mut starts = 0;
+        while t0.elapsed() < Duration::from_secs(10) && !self.finished.load(Ordering::SeqCst) {
+            let mut index = None;
+            for _ in 0..self.n {
+                starts = (starts + 1) % self.n;
+                let rf = {
+                    let p = self.lock();
+                    if p.connected[starts] { p.rafts[starts].clone() } else { None }
+                };
+                if let Some(rf) = rf {
+                    let (i, _, ok) = rf.start(&cmd);
+                    if ok {
+                        index = Some(i);
+                        break;
+                    }
+                }
+            }
+            match index {
+                Some(index) => {
+                    let t1 = Instant::now();
+                    while t1.elapsed() < Duration::from_secs(2) {
+                        let (nd, cmd1) = self.n_committed(index);
+                        if nd > 0 && nd >= expected_servers && cmd1.as_ref() == Some(&cmd) {
+                            return index;
+                        }
+                        thread::sleep(Duration::from_millis(20));
+                    }
+                    if !retry {
+                        fatal(format!("one({cmd}) failed to reach agreement"));
+                    }
+                }
+                None => thread::sleep(Duration::from_millis(50)),
+            }
+        }
+        if !self.finished.load(Ordering::SeqCst) {
+            fatal(format!("one({cmd}) failed to reach agreement"));
+        }
+        0
+    }
+
+    /// Starts a test: prints its description and marks the counters.
+    pub fn begin(&self, description: &str) {
+        println!("{description} ...");
+        raft::debug::print(Topic::Test, None, 0, format_args!("{description}"));
+        let max_index0 = self.lock().applied.max_index;
+        *self.mark.lock().unwrap() =
+            Mark { t0: Instant::now(), rpcs0: self.rpc_total(), bytes0: self.bytes_total(), max_index0 };
+    }
+
+    /// Ends a test that got here without failing: prints the Passed line
+    /// (seconds, peers, RPCs, bytes, commands agreed).
+    pub fn end(&self) {
+        self.check_timeout();
+        self.check_errors();
+        let m = self.mark.lock().unwrap();
+        let t = m.t0.elapsed().as_secs_f64();
+        let nrpc = self.rpc_total() - m.rpcs0;
+        let nbytes = self.bytes_total() - m.bytes0;
+        let ncmds = self.lock().applied.max_index - m.max_index0;
+        println!("  ... Passed --  {t:4.1}  {} {nrpc:4} {nbytes:7} {ncmds:4}", self.n);
+    }
+}
+

@@ -1,0 +1,106 @@
+//! The Lab 3 test harness, a port of the course's `config.go`, and the
+//! helpers the 28 tests in `tests/raft_test.rs` (the course's
+//! `test_test.go`) use.
+//!
+//! A [`Config`] owns a labrpc network and `n` Raft peers, each with its own
+//! persister and an applier thread that checks every committed command
+//! against the other peers. Its methods mirror `config.go` one for one:
+//! [`Config::begin`], [`Config::end`], [`Config::one`],
+//! [`Config::check_one_leader`], [`Config::crash1`], [`Config::start1`],
+//! [`Config::connect`], [`Config::disconnect`] and the rest.
+//!
+//! Failures panic in the test's thread with the course's messages, and
+//! print the network seed; `LABRPC_SEED=<seed>` replays the network's and
+//! the tester's random choices. [`run`] enforces the 120-second limit even
+//! on a test that hangs.
+
+mod appliers;
+mod config;
+
+pub use config::Config;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::{mpsc, Mutex, Weak};
+use std::thread;
+use std::time::Duration;
+
+/// The election time budget the tests reason in (`RaftElectionTimeout`).
+pub const RAFT_ELECTION_TIMEOUT: Duration = Duration::from_millis(1000);
+/// The snapshotting applier snapshots after every this many commands.
+pub const SNAPSHOT_INTERVAL: u64 = 10;
+/// The 3D bound on persisted Raft state (`MAXLOGSIZE`).
+pub const MAX_LOG_SIZE: usize = 2000;
+/// The real-time limit of one test.
+pub const TEST_TIME_LIMIT: Duration = Duration::from_secs(120);
+
+/// A command the tests agree on: the Go tests use ints and strings.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Cmd {
+    Int(u64),
+    Str(String),
+}
+
+impl From<u64> for Cmd {
+    fn from(x: u64) -> Cmd {
+        Cmd::Int(x)
+    }
+}
+
+impl From<String> for Cmd {
+    fn from(s: String) -> Cmd {
+        Cmd::Str(s)
+    }
+}
+
+impl fmt::Display for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cmd::Int(x) => write!(f, "{x}"),
+            Cmd::Str(s) if s.len() <= 24 => write!(f, "{s:?}"),
+            Cmd::Str(s) => write!(f, "{:?}...({} chars)", &s[..16], s.len()),
+        }
+    }
+}
+
+impl fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// The config of the test running now, so that [`run`] can shut it down if
+/// the test hangs.
+static CURRENT: Mutex<Option<Weak<config::Inner>>> = Mutex::new(None);
+
+/// Runs one test body on its own thread and waits at most the 120-second
+/// limit (plus a grace period for the test's own check to fire). A hung test
+/// fails with "test took longer than 120 seconds": its peers are killed and
+/// its network cleaned up, so it leaves nothing running into the next test.
+pub fn run(body: fn()) {
+    let (tx, rx) = mpsc::channel();
+    let h = thread::Builder::new()
+        .name("test-body".into())
+        .spawn(move || {
+            let r = std::panic::catch_unwind(body);
+            let _ = tx.send(r);
+        })
+        .expect("cannot spawn the test thread");
+    match rx.recv_timeout(TEST_TIME_LIMIT + Duration::from_secs(15)) {
+        Ok(Ok(())) => {
+            let _ = h.join();
+        }
+        Ok(Err(panic)) => {
+            let _ = h.join();
+            std::panic::resume_unwind(panic)
+        }
+        Err(_) => {
+            let hung = CURRENT.lock().unwrap().take().and_then(|w| w.upgrade());
+            if let Some(inner) = hung {
+                eprintln!("tester: network seed was {0}; set LABRPC_SEED={0} to replay", inner.seed());
+                inner.cleanup();
+            }
+            panic!("test took longer than 120 seconds (it hung; its peers were killed)");
+        }
+    }
+}
