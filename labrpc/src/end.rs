@@ -21,6 +21,13 @@ impl std::fmt::Debug for ClientEnd {
 }
 
 impl ClientEnd {
+    /// An end on no network: every call on it fails at once, on the
+    /// calling thread. For single-peer clusters and model checking, where a
+    /// peer needs an end for itself but never sends.
+    pub fn detached(name: &str) -> ClientEnd {
+        ClientEnd { name: Arc::from(name), net: Weak::new() }
+    }
+
     /// The end's unique name.
     pub fn name(&self) -> &str {
         &self.name

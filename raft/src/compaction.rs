@@ -85,7 +85,7 @@ impl RaftState {
             return;
         }
         let p = &mut self.progress[from];
-        if p.inflight_since == Some(sent.sent_at) {
+        if p.inflight_since.is_some_and(|t| t <= sent.sent_at) {
             p.inflight_since = None;
         }
         p.match_index = p.match_index.max(sent.last_included_index);

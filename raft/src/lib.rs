@@ -40,6 +40,9 @@ pub mod persist;
 pub mod replication;
 pub mod state;
 
+#[cfg(all(test, not(loom)))]
+mod rule_tests;
+
 use labrpc::{ClientEnd, Service};
 use node::Node;
 use persister::Persister;

@@ -67,8 +67,8 @@ pub struct InstallSnapshotReply {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outgoing {
     RequestVote { to: usize, args: RequestVoteArgs },
-    /// `sent_at` is set when the message carries entries: it is the
-    /// follower's in-flight token, cleared by the reply or the failure.
-    AppendEntries { to: usize, args: AppendEntriesArgs, sent_at: Option<std::time::Instant> },
+    /// `sent_at` identifies the message; when it carries entries it is
+    /// also the follower's in-flight token, cleared by its reply or failure.
+    AppendEntries { to: usize, args: AppendEntriesArgs, sent_at: std::time::Instant },
     InstallSnapshot { to: usize, args: InstallSnapshotArgs, sent_at: std::time::Instant },
 }

@@ -112,7 +112,7 @@ impl Node {
                     self.peers[to].call_with("Raft.AppendEntries", &args, move |r: Result<AppendEntriesReply, RpcError>| {
                         match node.reply(r) {
                             Some(reply) => node.with_state(|st, now, out| st.handle_append_reply(to, &sent, &reply, now, out)),
-                            None if !node.killed() => node.with_state(|st, _, _| st.handle_send_failure(to, sent.term, sent.sent_at)),
+                            None if !node.killed() => node.with_state(|st, _, _| st.handle_send_failure(to, sent.term, sent.token())),
                             None => {}
                         }
                     });

@@ -28,12 +28,17 @@ pub struct AppendSent {
     pub term: u64,
     pub prev_log_index: u64,
     pub entries: u64,
-    pub sent_at: Option<Instant>,
+    pub sent_at: Instant,
 }
 
 impl AppendSent {
-    pub fn of(args: &AppendEntriesArgs, sent_at: Option<Instant>) -> AppendSent {
+    pub fn of(args: &AppendEntriesArgs, sent_at: Instant) -> AppendSent {
         AppendSent { term: args.term, prev_log_index: args.prev_log_index, entries: args.entries.len() as u64, sent_at }
+    }
+
+    /// The in-flight token, if this message carried entries.
+    pub fn token(&self) -> Option<Instant> {
+        (self.entries > 0).then_some(self.sent_at)
     }
 }
 
@@ -154,7 +159,10 @@ impl RaftState {
         let hint = if reply.success { 0 } else { backup_next_index(self.log(), reply) };
         let (me, term) = (self.me, self.current_term());
         let p = &mut self.progress[from];
-        if sent.sent_at.is_some() && p.inflight_since == sent.sent_at {
+        // This message's reply frees the in-flight slot; so does the reply
+        // to a message sent after the one in flight, which is then
+        // presumed lost (its failure may take seconds to surface).
+        if p.inflight_since.is_some_and(|t| t <= sent.sent_at) {
             p.inflight_since = None;
         }
         if reply.success {
@@ -253,7 +261,7 @@ impl RaftState {
                     entries: log.slice(prev + 1, to_index).to_vec(),
                     leader_commit: self.commit_index,
                 };
-                Outgoing::AppendEntries { to, args, sent_at: Some(now) }
+                Outgoing::AppendEntries { to, args, sent_at: now }
             }
         } else if why == Why::Heartbeat || (why == Why::Commit && !in_flight) {
             let prev = (p.next_index - 1).max(snap);
@@ -265,12 +273,12 @@ impl RaftState {
                 entries: Vec::new(),
                 leader_commit: self.commit_index,
             };
-            Outgoing::AppendEntries { to, args, sent_at: None }
+            Outgoing::AppendEntries { to, args, sent_at: now }
         } else {
             return;
         };
         let p = &mut self.progress[to];
-        if !matches!(msg, Outgoing::AppendEntries { sent_at: None, .. }) {
+        if !matches!(&msg, Outgoing::AppendEntries { args, .. } if args.entries.is_empty()) {
             p.inflight_since = Some(now);
         }
         p.heartbeat_due = now + HEARTBEAT;
