@@ -52,13 +52,12 @@ impl RaftState {
         self.debug_check();
     }
 
-    /// When the ticker must next run `tick`.
-    pub fn next_wakeup(&self) -> Instant {
+    /// When the ticker must next run `tick`. A leader with no followers (a
+    /// single-peer cluster) has nothing timed to do and wakes once a
+    /// heartbeat period.
+    pub fn next_wakeup(&self, now: Instant) -> Instant {
         if self.is_leader() {
-            self.followers()
-                .map(|p| self.progress[p].heartbeat_due)
-                .min()
-                .unwrap_or(self.election_deadline)
+            self.followers().map(|p| self.progress[p].heartbeat_due).min().unwrap_or(now + crate::state::HEARTBEAT)
         } else {
             self.election_deadline
         }
@@ -266,6 +265,7 @@ mod tests {
         s.tick(t, &mut out);
         assert!(s.is_leader());
         assert!(out.is_empty());
+        assert!(s.next_wakeup(t) > t, "a lone leader's ticker must not spin");
     }
 
     #[test]
@@ -279,7 +279,7 @@ mod tests {
         out.clear();
         s.tick(now + Duration::from_millis(50), &mut out);
         assert!(out.is_empty(), "no heartbeat before the period");
-        assert_eq!(s.next_wakeup(), now + crate::state::HEARTBEAT);
+        assert_eq!(s.next_wakeup(now), now + crate::state::HEARTBEAT);
         s.tick(now + crate::state::HEARTBEAT, &mut out);
         assert_eq!(out.len(), 2);
     }

@@ -34,6 +34,8 @@ pub mod compaction;
 pub mod debug;
 pub mod election;
 pub mod log;
+#[cfg(all(test, loom))]
+mod loom_tests;
 pub mod messages;
 mod node;
 pub mod persist;

@@ -63,13 +63,14 @@ impl Node {
         let mut out = Vec::new();
         let result = {
             let mut st = self.lock();
-            let wake_before = st.next_wakeup();
-            let result = rule(&mut st, Instant::now(), &mut out);
+            let now = Instant::now();
+            let wake_before = st.next_wakeup(now);
+            let result = rule(&mut st, now, &mut out);
             self.persist(&mut st);
             if st.has_apply_work() {
                 self.apply_cv.notify_one();
             }
-            if st.next_wakeup() < wake_before {
+            if st.next_wakeup(now) < wake_before {
                 self.ticker_cv.notify_one();
             }
             result
@@ -155,7 +156,8 @@ impl Node {
                 st = self.lock();
                 continue;
             }
-            let wait = st.next_wakeup().saturating_duration_since(Instant::now());
+            let now = Instant::now();
+            let wait = st.next_wakeup(now).saturating_duration_since(now);
             if !wait.is_zero() {
                 st = self.ticker_cv.wait_timeout(st, wait).expect("raft ticker wait").0;
             }
