@@ -78,6 +78,10 @@ static CURRENT: Mutex<Option<Weak<config::Inner>>> = Mutex::new(None);
 /// fails with "test took longer than 120 seconds": its peers are killed and
 /// its network cleaned up, so it leaves nothing running into the next test.
 pub fn run(body: fn()) {
+    run_with_limit(TEST_TIME_LIMIT + Duration::from_secs(15), body)
+}
+
+fn run_with_limit(limit: Duration, body: fn()) {
     let (tx, rx) = mpsc::channel();
     let h = thread::Builder::new()
         .name("test-body".into())
@@ -86,7 +90,7 @@ pub fn run(body: fn()) {
             let _ = tx.send(r);
         })
         .expect("cannot spawn the test thread");
-    match rx.recv_timeout(TEST_TIME_LIMIT + Duration::from_secs(15)) {
+    match rx.recv_timeout(limit) {
         Ok(Ok(())) => {
             let _ = h.join();
         }
@@ -95,12 +99,63 @@ pub fn run(body: fn()) {
             std::panic::resume_unwind(panic)
         }
         Err(_) => {
-            let hung = CURRENT.lock().unwrap().take().and_then(|w| w.upgrade());
+            let hung = CURRENT.lock().unwrap_or_else(|e| e.into_inner()).take().and_then(|w| w.upgrade());
             if let Some(inner) = hung {
                 eprintln!("tester: network seed was {0}; set LABRPC_SEED={0} to replay", inner.seed());
                 inner.cleanup();
             }
             panic!("test took longer than 120 seconds (it hung; its peers were killed)");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn threads_now() -> usize {
+        std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:").map(|v| v.trim().parse().unwrap()))
+            .unwrap()
+    }
+
+    /// A test whose body hangs (here: in a wait that never ends) fails at
+    /// the limit instead of hanging the run, and its peers are shut down.
+    #[test]
+    fn a_hung_test_fails_and_its_peers_are_killed() {
+        let before = threads_now();
+        let r = std::panic::catch_unwind(|| {
+            run_with_limit(Duration::from_secs(2), || {
+                let cfg = Config::new(3, false, false);
+                cfg.check_one_leader();
+                // Hang: wait for something that never comes.
+                let (_tx, rx) = mpsc::channel::<()>();
+                let _ = rx.recv();
+                drop(cfg);
+            })
+        });
+        let msg = r.expect_err("the hung test must fail");
+        let msg = msg.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| msg.downcast_ref::<String>().cloned()).unwrap();
+        assert!(msg.contains("test took longer than 120 seconds"), "{msg}");
+        // The peers' ticker and applier threads and the network's threads
+        // are gone; only the hung body thread itself remains.
+        thread::sleep(Duration::from_millis(300));
+        assert!(threads_now() <= before + 1, "threads before {before}, after {}", threads_now());
+    }
+
+    #[test]
+    fn a_failing_test_fails_with_its_own_message() {
+        let r = std::panic::catch_unwind(|| run_with_limit(Duration::from_secs(5), || panic!("boom 42")));
+        let msg = r.expect_err("must fail");
+        assert_eq!(msg.downcast_ref::<&str>().copied(), Some("boom 42"));
+    }
+
+    #[test]
+    fn commands_display_like_the_go_tests() {
+        assert_eq!(Cmd::Int(104).to_string(), "104");
+        assert_eq!(Cmd::Str("abc".into()).to_string(), "\"abc\"");
+        assert!(Cmd::Str("x".repeat(5000)).to_string().ends_with("...(5000 chars)"));
     }
 }
