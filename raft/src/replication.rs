@@ -195,7 +195,7 @@ impl RaftState {
     }
 
     /// The leader's commit rule (§5.4.2, Figure 2): the highest N with a
-    /// majority of matchIndex >= N and log[N].term == currentTerm. Entries of
+    /// majority of matchIndex >= N and `log[N].term` == currentTerm. Entries of
     /// earlier terms are committed only indirectly, by a current-term entry
     /// above them. Returns true if the commit index moved.
     pub fn advance_commit(&mut self) -> bool {

@@ -1,7 +1,7 @@
 //! The appliers of `config.go`: one thread per peer reads its apply channel
 //! and checks every committed command against what the other peers applied.
 
-use crate::config::Inner;
+use crate::config::Harness;
 use crate::{Cmd, SNAPSHOT_INTERVAL};
 use raft::{ApplyMsg, Raft};
 use std::collections::HashMap;
@@ -63,7 +63,7 @@ impl Applied {
 /// selects the snapshotting applier (`applierSnap`). Errors are printed and
 /// recorded; the test fails at its next check, and the channel keeps being
 /// drained so that Raft never blocks.
-pub(crate) fn run(cfg: &Inner, i: usize, rf: &Raft, rx: Receiver<ApplyMsg>, snapshot: bool) {
+pub(crate) fn run(cfg: &Harness, i: usize, rf: &Raft, rx: Receiver<ApplyMsg>, snapshot: bool) {
     for m in rx {
         let err = match m {
             ApplyMsg::Snapshot { index, data, .. } if snapshot => cfg.lock().applied.ingest_snap(i, &data, Some(index)).err(),

@@ -32,7 +32,9 @@ struct Mark {
     max_index0: u64,
 }
 
-pub struct Inner {
+/// The harness behind a [`Config`]: the network, the peers, and the checks
+/// of `config.go`. Shared with the appliers' threads.
+pub struct Harness {
     n: usize,
     net: Network,
     snapshot: bool,
@@ -46,12 +48,12 @@ pub struct Inner {
 /// The test harness for one test (`make_config`). Dropping it cleans up,
 /// like the Go tests' `defer cfg.cleanup()`.
 pub struct Config {
-    inner: Arc<Inner>,
+    inner: Arc<Harness>,
 }
 
 impl Deref for Config {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
+    type Target = Harness;
+    fn deref(&self) -> &Harness {
         &self.inner
     }
 }
@@ -68,7 +70,7 @@ impl Config {
     pub fn new(n: usize, unreliable: bool, snapshot: bool) -> Config {
         let net = Network::new();
         let seed = net.seed();
-        let inner = Arc::new(Inner {
+        let inner = Arc::new(Harness {
             n,
             net,
             snapshot,
@@ -116,7 +118,7 @@ impl Drop for Config {
     }
 }
 
-impl Inner {
+impl Harness {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Peers> {
         self.mu.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -235,7 +237,7 @@ impl Inner {
         self.net.add_server(&i.to_string(), server);
     }
 
-    fn self_arc(&self) -> Arc<Inner> {
+    fn self_arc(&self) -> Arc<Harness> {
         CURRENT
             .lock()
             .unwrap()

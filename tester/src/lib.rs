@@ -4,10 +4,11 @@
 //!
 //! A [`Config`] owns a labrpc network and `n` Raft peers, each with its own
 //! persister and an applier thread that checks every committed command
-//! against the other peers. Its methods mirror `config.go` one for one:
-//! [`Config::begin`], [`Config::end`], [`Config::one`],
-//! [`Config::check_one_leader`], [`Config::crash1`], [`Config::start1`],
-//! [`Config::connect`], [`Config::disconnect`] and the rest.
+//! against the other peers. It dereferences to [`Harness`], whose methods
+//! mirror `config.go` one for one: [`Harness::begin`], [`Harness::end`],
+//! [`Harness::one`], [`Harness::check_one_leader`], [`Harness::crash1`],
+//! [`Harness::start1`], [`Harness::connect`], [`Harness::disconnect`] and
+//! the rest.
 //!
 //! Failures panic in the test's thread with the course's messages, and
 //! print the network seed; `LABRPC_SEED=<seed>` replays the network's and
@@ -17,7 +18,7 @@
 mod appliers;
 mod config;
 
-pub use config::Config;
+pub use config::{Config, Harness};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -71,7 +72,7 @@ impl fmt::Debug for Cmd {
 
 /// The config of the test running now, so that [`run`] can shut it down if
 /// the test hangs.
-static CURRENT: Mutex<Option<Weak<config::Inner>>> = Mutex::new(None);
+static CURRENT: Mutex<Option<Weak<config::Harness>>> = Mutex::new(None);
 
 /// Runs one test body on its own thread and waits at most the 120-second
 /// limit (plus a grace period for the test's own check to fire). A hung test

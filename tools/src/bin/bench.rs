@@ -28,7 +28,7 @@ struct Args {
     /// Test-name filter passed to the test binary (e.g. `_3a`).
     #[arg(long)]
     filter: Option<String>,
-    /// Markdown output (default: bench-results/bench-<timestamp>.md).
+    /// Markdown output (default: `bench-results/bench-<timestamp>.md`).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Echo the suite's stdout while it runs.

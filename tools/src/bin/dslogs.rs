@@ -25,7 +25,7 @@ use tools::logview::{self, ViewOpts};
 struct Args {
     /// Log file (default or `-`: standard input).
     file: Option<PathBuf>,
-    /// Number of peer columns (default: detected from the largest S<n>).
+    /// Number of peer columns (default: detected from the largest `S<n>`).
     #[arg(short = 'c', long)]
     columns: Option<usize>,
     /// Width of one column (default: fit the terminal, else 36).

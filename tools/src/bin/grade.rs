@@ -27,7 +27,7 @@ struct Args {
     parts: Vec<String>,
     #[command(flatten)]
     target: TargetArgs,
-    /// JSON results file (default: grade-results/grade-<timestamp>.json).
+    /// JSON results file (default: `grade-results/grade-<timestamp>.json`).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Kill a test still running after this many seconds (it fails).

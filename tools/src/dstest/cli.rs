@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(short = 'p', long, default_value_t = default_workers(), value_parser = clap::value_parser!(u32).range(1..))]
     pub workers: u32,
 
-    /// Folder for the output of failed runs [default: stress-failures/<UTC timestamp>/].
+    /// Folder for the output of failed runs (default: `stress-failures/<UTC timestamp>/`).
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
 
@@ -54,7 +54,7 @@ pub struct Args {
     #[arg(long, value_name = "PKG", default_value = "tester")]
     pub package: String,
 
-    /// Integration test target (file tests/<NAME>.rs) of the package.
+    /// Integration test target (file `tests/<NAME>.rs`) of the package.
     #[arg(long, value_name = "NAME", default_value = "raft_test")]
     pub test_target: String,
 
