@@ -23,6 +23,7 @@ test: unit test-lab3
 unit:
 	$(CARGO) test --workspace --exclude tester
 	$(CARGO) test -p tester --lib
+	$(CARGO) test --release -p raft --test compaction_memory -- --nocapture
 
 test-3A:
 	$(SUITE) _3a $(RUN_SUITE)
@@ -48,6 +49,21 @@ bench-lab3:
 
 bench-labrpc:
 	$(CARGO) bench -p labrpc
+
+# Model checks of the concurrency kernels (apply hand-off, kill, reply vs.
+# server deletion, persister). Own target dir: --cfg loom rebuilds everything.
+loom:
+	CARGO_TARGET_DIR=target/loom RUSTFLAGS="--cfg loom" $(CARGO) test --release -p persister -p labrpc -p raft --lib loom
+
+# Unit tests of labgob, persister, labrpc and Raft's rules, a labrpc subset,
+# and a 3-peer election + agreement scenario, under miri (virtual clock; no
+# MIRIFLAGS needed). Skipped: a 766 s randomized rule test, a determinism
+# test, and a timing-dependent labrpc test whose race loom covers.
+miri:
+	rustup component add --toolchain nightly miri rust-src
+	$(CARGO) +nightly miri test -p labgob -p persister -p raft --lib -- --skip random_interleavings
+	$(CARGO) +nightly miri test -p labrpc --test network -- basic several_types disconnect_and_enable per_server_counts byte_counts concurrent_calls_across concurrent_calls_on_one_end deleted_server_fails wrong_argument panicking_handler unknown_service cleanup_fails_calls
+	$(CARGO) +nightly miri test -p raft --test miri_scenario
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -33,10 +33,7 @@ use std::fmt;
 /// bytes rejected so that a corrupted or concatenated buffer is not mistaken
 /// for a valid value.
 fn options() -> impl Options {
-    bincode::DefaultOptions::new()
-        .with_varint_encoding()
-        .with_little_endian()
-        .reject_trailing_bytes()
+    bincode::DefaultOptions::new().with_varint_encoding().with_little_endian().reject_trailing_bytes()
 }
 
 /// Encodes `value` into a fresh byte vector.
@@ -47,22 +44,17 @@ fn options() -> impl Options {
 /// whose length is unknown). That is a programming error in the type, and the
 /// panic message names the type.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    options().serialize(value).unwrap_or_else(|e| {
-        panic!(
-            "labgob: cannot encode a value of type {}: {e}",
-            std::any::type_name::<T>()
-        )
-    })
+    options()
+        .serialize(value)
+        .unwrap_or_else(|e| panic!("labgob: cannot encode a value of type {}: {e}", std::any::type_name::<T>()))
 }
 
 /// The number of bytes [`encode`] would produce, without allocating them.
 pub fn encoded_size<T: Serialize + ?Sized>(value: &T) -> usize {
-    options().serialized_size(value).unwrap_or_else(|e| {
-        panic!(
-            "labgob: cannot size a value of type {}: {e}",
-            std::any::type_name::<T>()
-        )
-    }) as usize
+    options()
+        .serialized_size(value)
+        .unwrap_or_else(|e| panic!("labgob: cannot size a value of type {}: {e}", std::any::type_name::<T>()))
+        as usize
 }
 
 /// Decodes a `T` from `bytes`, which must hold exactly one encoded `T`.
@@ -72,14 +64,11 @@ pub fn encoded_size<T: Serialize + ?Sized>(value: &T) -> usize {
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
     // The limit stops a corrupted length prefix from asking for more memory
     // than the input could possibly describe.
-    options()
-        .with_limit(bytes.len() as u64 + 64)
-        .deserialize(bytes)
-        .map_err(|e| DecodeError {
-            type_name: std::any::type_name::<T>(),
-            len: bytes.len(),
-            reason: e.to_string(),
-        })
+    options().with_limit(bytes.len() as u64 + 64).deserialize(bytes).map_err(|e| DecodeError {
+        type_name: std::any::type_name::<T>(),
+        len: bytes.len(),
+        reason: e.to_string(),
+    })
 }
 
 /// Encodes `value`, decodes it back and checks that the result equals the
@@ -115,11 +104,7 @@ pub struct DecodeError {
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "labgob: cannot decode a {} from {} bytes: {}",
-            self.type_name, self.len, self.reason
-        )
+        write!(f, "labgob: cannot decode a {} from {} bytes: {}", self.type_name, self.len, self.reason)
     }
 }
 
@@ -160,10 +145,7 @@ mod tests {
             voted_for: Some(2),
             log: vec![
                 Entry { term: 1, command: Command::Noop },
-                Entry {
-                    term: 3,
-                    command: Command::Put { key: "k".into(), value: "v".repeat(300) },
-                },
+                Entry { term: 3, command: Command::Put { key: "k".into(), value: "v".repeat(300) } },
                 Entry { term: 7, command: Command::Get("x".into()) },
             ],
             clients: [(1, 10), (u64::MAX, 0)].into_iter().collect(),

@@ -66,8 +66,7 @@ impl ClientEnd {
         let decode_meth = Arc::clone(&meth);
         let done = Completion::new(move |r: Result<Vec<u8>, RpcError>| {
             on_reply(r.and_then(|b| {
-                labgob::decode::<R>(&b)
-                    .map_err(|e| RpcError::Bad(format!("reply of {decode_meth}: {e}")))
+                labgob::decode::<R>(&b).map_err(|e| RpcError::Bad(format!("reply of {decode_meth}: {e}")))
             }))
         });
         match self.net.upgrade() {

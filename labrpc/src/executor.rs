@@ -101,11 +101,8 @@ pub(crate) struct Executor {
 
 impl Executor {
     pub(crate) fn new() -> Executor {
-        let inner = Arc::new(Inner {
-            state: Mutex::new(State::default()),
-            work: Condvar::new(),
-            timer: Condvar::new(),
-        });
+        let inner =
+            Arc::new(Inner { state: Mutex::new(State::default()), work: Condvar::new(), timer: Condvar::new() });
         let t = Arc::clone(&inner);
         let handle = thread::Builder::new()
             .name("labrpc-timer".into())
@@ -149,11 +146,7 @@ impl Executor {
 
     pub(crate) fn stats(&self) -> ExecutorStats {
         let s = self.inner.lock();
-        ExecutorStats {
-            workers: s.workers,
-            peak_workers: s.peak_workers,
-            pending_timers: s.timers.len(),
-        }
+        ExecutorStats { workers: s.workers, peak_workers: s.peak_workers, pending_timers: s.timers.len() }
     }
 
     /// Stops every thread and drops every pending job (which fails the calls
@@ -162,11 +155,7 @@ impl Executor {
         let (jobs, timers, handles) = {
             let mut s = self.inner.lock();
             s.shutdown = true;
-            (
-                std::mem::take(&mut s.ready),
-                std::mem::take(&mut s.timers),
-                std::mem::take(&mut s.handles),
-            )
+            (std::mem::take(&mut s.ready), std::mem::take(&mut s.timers), std::mem::take(&mut s.handles))
         };
         self.inner.work.notify_all();
         self.inner.timer.notify_all();

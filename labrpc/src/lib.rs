@@ -81,6 +81,8 @@
 
 mod end;
 mod executor;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod network;
 mod registry;
 mod server;

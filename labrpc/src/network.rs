@@ -34,10 +34,51 @@ struct Request {
 
 /// A call whose handler is running: completed by whichever comes first, the
 /// handler's return or a dead-path check.
-type InFlight = Mutex<Option<Completion>>;
+pub(crate) type InFlight = Mutex<Option<Completion>>;
 
 fn take(slot: &InFlight) -> Option<Completion> {
     slot.lock().expect("labrpc in-flight lock poisoned").take()
+}
+
+/// The handler of a call on `end` to `server` (named `server_name`) has
+/// returned: claims the call unless a dead-path check failed it first. If
+/// the path is dead now, the call fails here and `None` is returned; `Some`
+/// is a live call, whose reply the caller routes.
+pub(crate) fn finish(
+    registry: &Registry,
+    end: &str,
+    server_name: &str,
+    server: &Arc<Server>,
+    slot: &InFlight,
+) -> Option<Completion> {
+    // A server deleted while its handler ran must not reply: the tester
+    // swaps in a fresh persister right after deleting it.
+    let dead = registry.is_dead(end, server_name, server);
+    let done = take(slot)?;
+    if dead {
+        done.fail();
+        return None;
+    }
+    Some(done)
+}
+
+/// A dead-path check while the handler runs: if the end was disabled or the
+/// server deleted, fails the call (unless it was completed already) and
+/// returns true.
+pub(crate) fn fail_if_dead(
+    registry: &Registry,
+    end: &str,
+    server_name: &str,
+    server: &Arc<Server>,
+    slot: &InFlight,
+) -> bool {
+    if !registry.is_dead(end, server_name, server) {
+        return false;
+    }
+    if let Some(done) = take(slot) {
+        done.fail();
+    }
+    true
 }
 
 impl Shared {
@@ -49,7 +90,8 @@ impl Shared {
                 self.exec.after(Duration::from_millis(delay_ms), Box::new(move || done.fail()));
             }
             Route::Deliver { server_name, server, unreliable, long_reordering, delay_ms } => {
-                let req = Request { end: Arc::clone(end), meth, args, server_name, server, unreliable, long_reordering };
+                let req =
+                    Request { end: Arc::clone(end), meth, args, server_name, server, unreliable, long_reordering };
                 let me = Arc::clone(self);
                 self.exec.after(Duration::from_millis(delay_ms), Box::new(move || me.deliver(req, done)));
             }
@@ -63,24 +105,24 @@ impl Shared {
         }
         let slot: Arc<InFlight> = Arc::new(Mutex::new(Some(done)));
         self.watch(Arc::clone(&req.end), Arc::clone(&req.server_name), Arc::clone(&req.server), Arc::downgrade(&slot));
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| req.server.dispatch(&req.meth, &req.args)))
-            .unwrap_or_else(|p| {
-                let msg = p
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "non-string panic".into());
-                Err(RpcError::Bad(format!("labrpc: the handler of {} on server {} panicked: {msg}", req.meth, req.server_name)))
-            });
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| req.server.dispatch(&req.meth, &req.args)))
+                .unwrap_or_else(|p| {
+                    let msg = p
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| p.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "non-string panic".into());
+                    Err(RpcError::Bad(format!(
+                        "labrpc: the handler of {} on server {} panicked: {msg}",
+                        req.meth, req.server_name
+                    )))
+                });
         if let Err(RpcError::Bad(msg)) = &result {
             self.report(msg.clone());
         }
-        // A server deleted while its handler ran must not reply: the tester
-        // swaps in a fresh persister right after deleting it.
-        let dead = self.registry.is_dead(&req.end, &req.server_name, &req.server);
-        let Some(done) = take(&slot) else { return };
+        let Some(done) = finish(&self.registry, &req.end, &req.server_name, &req.server, &slot) else { return };
         match result {
-            _ if dead => done.fail(),
             Err(e) => done.complete(Err(e)),
             Ok(_) if req.unreliable && self.registry.chance(&req.end, 100, 1000) => done.fail(), // reply lost
             Ok(reply) if req.long_reordering && self.registry.chance(&req.end, 600, 900) => {
@@ -108,11 +150,7 @@ impl Shared {
             DEAD_CHECK,
             Box::new(move || {
                 let Some(live) = slot.upgrade() else { return }; // handler done
-                if me.registry.is_dead(&end, &server_name, &server) {
-                    if let Some(done) = take(&live) {
-                        done.fail();
-                    }
-                } else {
+                if !fail_if_dead(&me.registry, &end, &server_name, &server, &live) {
                     drop(live);
                     me.watch(end, server_name, server, slot);
                 }

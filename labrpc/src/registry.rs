@@ -35,13 +35,7 @@ pub(crate) enum Route {
     /// `delay_ms`.
     Lost { delay_ms: u64 },
     /// Deliver to `server` after `delay_ms`.
-    Deliver {
-        server_name: Arc<str>,
-        server: Arc<Server>,
-        unreliable: bool,
-        long_reordering: bool,
-        delay_ms: u64,
-    },
+    Deliver { server_name: Arc<str>, server: Arc<Server>, unreliable: bool, long_reordering: bool, delay_ms: u64 },
 }
 
 pub(crate) struct Registry {

@@ -40,8 +40,7 @@ impl Service {
     {
         let full = format!("{}.{name}", self.name);
         let h: Handler = Box::new(move |bytes| {
-            let args: A = labgob::decode(bytes)
-                .map_err(|e| RpcError::Bad(format!("arguments of {full}: {e}")))?;
+            let args: A = labgob::decode(bytes).map_err(|e| RpcError::Bad(format!("arguments of {full}: {e}")))?;
             Ok(labgob::encode(&handler(args)))
         });
         let old = self.methods.insert(name.to_string(), h);

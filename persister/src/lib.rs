@@ -62,10 +62,7 @@ impl Persister {
     /// Go lab, `None` stores an empty snapshot: pass the current snapshot
     /// again to keep it, or use [`Persister::save_raft_state`].
     pub fn save(&self, raft_state: Vec<u8>, snapshot: Option<Vec<u8>>) {
-        let new = Saved {
-            raft_state: Arc::new(raft_state),
-            snapshot: Arc::new(snapshot.unwrap_or_default()),
-        };
+        let new = Saved { raft_state: Arc::new(raft_state), snapshot: Arc::new(snapshot.unwrap_or_default()) };
         *self.saved.lock().expect("persister lock poisoned") = new;
     }
 

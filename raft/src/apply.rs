@@ -17,7 +17,13 @@ impl RaftState {
     /// delivered (both guaranteed by the invariants checked here).
     pub fn next_apply(&mut self) -> Vec<ApplyMsg> {
         if let Some(s) = self.pending_snapshot.take() {
-            assert!(s.index > self.last_applied, "S{}: snapshot {} would move the service back from {}", self.me, s.index, self.last_applied);
+            assert!(
+                s.index > self.last_applied,
+                "S{}: snapshot {} would move the service back from {}",
+                self.me,
+                s.index,
+                self.last_applied
+            );
             self.last_applied = s.index;
             return vec![ApplyMsg::Snapshot { index: s.index, term: s.term, data: s.data.to_vec() }];
         }

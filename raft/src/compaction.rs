@@ -61,7 +61,14 @@ impl RaftState {
 
         let (index, term) = (args.last_included_index, args.last_included_term);
         if index <= self.commit_index {
-            dlog!(Topic::Snap, self.me, self.current_term(), "snapshot through {index} from S{} is not news (commit {})", args.leader_id, self.commit_index);
+            dlog!(
+                Topic::Snap,
+                self.me,
+                self.current_term(),
+                "snapshot through {index} from S{} is not news (commit {})",
+                args.leader_id,
+                self.commit_index
+            );
             return InstallSnapshotReply { term: self.current_term() };
         }
         if self.log().term_at(index) == Some(term) {
@@ -73,14 +80,27 @@ impl RaftState {
         self.set_snapshot(Arc::clone(&data));
         self.commit_index = index;
         self.pending_snapshot = Some(PendingSnapshot { index, term, data });
-        dlog!(Topic::Snap, self.me, self.current_term(), "installed snapshot through {index} (term {term}) from S{}", args.leader_id);
+        dlog!(
+            Topic::Snap,
+            self.me,
+            self.current_term(),
+            "installed snapshot through {index} (term {term}) from S{}",
+            args.leader_id
+        );
         self.debug_check();
         InstallSnapshotReply { term: self.current_term() }
     }
 
     /// An InstallSnapshot reply: the follower now holds everything through
     /// the snapshot.
-    pub fn handle_snapshot_reply(&mut self, from: usize, sent: &SnapshotSent, reply: &InstallSnapshotReply, now: Instant, out: &mut Vec<Outgoing>) {
+    pub fn handle_snapshot_reply(
+        &mut self,
+        from: usize,
+        sent: &SnapshotSent,
+        reply: &InstallSnapshotReply,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) {
         if self.observe_term(reply.term, now) || !self.is_leader() || self.current_term() != sent.term {
             return;
         }

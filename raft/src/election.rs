@@ -121,7 +121,14 @@ impl RaftState {
 
     /// A RequestVote reply. Ignored unless we are still the candidate of the
     /// term the request was sent in.
-    pub fn handle_vote_reply(&mut self, from: usize, sent_term: u64, reply: &RequestVoteReply, now: Instant, out: &mut Vec<Outgoing>) {
+    pub fn handle_vote_reply(
+        &mut self,
+        from: usize,
+        sent_term: u64,
+        reply: &RequestVoteReply,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) {
         if self.observe_term(reply.term, now) || self.current_term() != sent_term || !reply.vote_granted {
             return;
         }
@@ -140,7 +147,8 @@ impl RaftState {
         dlog!(Topic::Lead, self.me, self.current_term(), "won election, log ends at {}", self.log().last_index());
         self.role = Role::Leader;
         let next_index = self.log().last_index() + 1;
-        self.progress = vec![Progress { next_index, match_index: 0, inflight_since: None, heartbeat_due: now }; self.peers];
+        self.progress =
+            vec![Progress { next_index, match_index: 0, inflight_since: None, heartbeat_due: now }; self.peers];
         self.advance_commit(); // a single-peer cluster commits alone
         for p in self.followers() {
             self.replicate(p, now, Why::Heartbeat, out);
@@ -237,7 +245,10 @@ mod tests {
         s.handle_vote_reply(3, 2, &yes, t, &mut out);
         assert!(s.is_leader());
         // Initial heartbeats go out at once.
-        assert_eq!(out.iter().filter(|o| matches!(o, Outgoing::AppendEntries { args, .. } if args.entries.is_empty())).count(), 4);
+        assert_eq!(
+            out.iter().filter(|o| matches!(o, Outgoing::AppendEntries { args, .. } if args.entries.is_empty())).count(),
+            4
+        );
     }
 
     #[test]

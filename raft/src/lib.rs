@@ -130,7 +130,12 @@ impl Raft {
     /// # Errors
     /// If the persisted state does not decode or is inconsistent; the error
     /// names what is wrong. A peer never starts silently empty.
-    pub fn make(peers: Vec<ClientEnd>, me: usize, persister: Arc<Persister>, apply_ch: Sender<ApplyMsg>) -> Result<Raft, PersistError> {
+    pub fn make(
+        peers: Vec<ClientEnd>,
+        me: usize,
+        persister: Arc<Persister>,
+        apply_ch: Sender<ApplyMsg>,
+    ) -> Result<Raft, PersistError> {
         let raft = Raft::new_idle(peers, me, persister)?;
         raft.node.spawn("ticker", |n| n.run_ticker());
         raft.node.spawn("applier", move |n| n.run_applier(&apply_ch));
@@ -191,8 +196,14 @@ impl Raft {
     pub fn service(&self) -> Service {
         let (a, b, c) = (Arc::clone(&self.node), Arc::clone(&self.node), Arc::clone(&self.node));
         Service::new("Raft")
-            .method("RequestVote", move |args: messages::RequestVoteArgs| a.with_state(|st, now, _| st.handle_request_vote(&args, now)))
-            .method("AppendEntries", move |args: messages::AppendEntriesArgs| b.with_state(|st, now, _| st.handle_append_entries(&args, now)))
-            .method("InstallSnapshot", move |args: messages::InstallSnapshotArgs| c.with_state(|st, now, _| st.handle_install_snapshot(&args, now)))
+            .method("RequestVote", move |args: messages::RequestVoteArgs| {
+                a.with_state(|st, now, _| st.handle_request_vote(&args, now))
+            })
+            .method("AppendEntries", move |args: messages::AppendEntriesArgs| {
+                b.with_state(|st, now, _| st.handle_append_entries(&args, now))
+            })
+            .method("InstallSnapshot", move |args: messages::InstallSnapshotArgs| {
+                c.with_state(|st, now, _| st.handle_install_snapshot(&args, now))
+            })
     }
 }

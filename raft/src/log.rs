@@ -122,7 +122,11 @@ impl Log {
     /// If `index` is inside the snapshot: committed entries are never
     /// removed.
     pub fn truncate_after(&mut self, index: u64) {
-        assert!(index >= self.snapshot_index, "cannot truncate into the snapshot (index {index} < {})", self.snapshot_index);
+        assert!(
+            index >= self.snapshot_index,
+            "cannot truncate into the snapshot (index {index} < {})",
+            self.snapshot_index
+        );
         if index < self.last_index() {
             let keep = (index - self.snapshot_index) as usize;
             self.entries.truncate(keep);
@@ -159,7 +163,9 @@ impl Log {
         if index <= self.snapshot_index {
             return;
         }
-        let term = self.term_at(index).unwrap_or_else(|| panic!("cannot compact through {index}: log ends at {}", self.last_index()));
+        let term = self
+            .term_at(index)
+            .unwrap_or_else(|| panic!("cannot compact through {index}: log ends at {}", self.last_index()));
         let cut = self.pos(index) + 1;
         self.entries.drain(..cut);
         if self.entries.capacity() > 2 * self.entries.len() + 16 {

@@ -99,7 +99,7 @@ fn loom_kill_races_with_pending_commits() {
         let got: Vec<_> = rx.try_iter().map(|m| command(&m)).collect();
         assert_eq!(got[..], [(1, 10), (2, 20)][..got.len()]);
         assert_eq!(got.len() as u64, raft.node.lock().last_applied);
-        assert_eq!(raft.start(&30u64).2, false, "a killed peer proposes nothing");
+        assert!(!raft.start(&30u64).2, "a killed peer proposes nothing");
     });
 }
 
@@ -167,7 +167,8 @@ fn loom_pending_snapshot_races_with_applier() {
         };
         let r = run(&raft, |st, now| st.handle_append_entries(&append(0, vec![entry(1), entry(2)], 1), now));
         assert!(r.success);
-        let snap = InstallSnapshotArgs { term: 1, leader_id: 1, last_included_index: 3, last_included_term: 1, data: vec![3] };
+        let snap =
+            InstallSnapshotArgs { term: 1, leader_id: 1, last_included_index: 3, last_included_term: 1, data: vec![3] };
         run(&raft, |st, now| st.handle_install_snapshot(&snap, now));
         let r = run(&raft, |st, now| st.handle_append_entries(&append(3, vec![entry(4)], 4), now));
         assert!(r.success);

@@ -66,9 +66,20 @@ pub struct InstallSnapshotReply {
 /// releasing the lock, and routes the reply back to the matching rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outgoing {
-    RequestVote { to: usize, args: RequestVoteArgs },
+    RequestVote {
+        to: usize,
+        args: RequestVoteArgs,
+    },
     /// `sent_at` identifies the message; when it carries entries it is
     /// also the follower's in-flight token, cleared by its reply or failure.
-    AppendEntries { to: usize, args: AppendEntriesArgs, sent_at: std::time::Instant },
-    InstallSnapshot { to: usize, args: InstallSnapshotArgs, sent_at: std::time::Instant },
+    AppendEntries {
+        to: usize,
+        args: AppendEntriesArgs,
+        sent_at: std::time::Instant,
+    },
+    InstallSnapshot {
+        to: usize,
+        args: InstallSnapshotArgs,
+        sent_at: std::time::Instant,
+    },
 }

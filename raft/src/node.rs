@@ -59,7 +59,10 @@ impl Node {
 
     /// Runs a rule under the lock, persists what it changed, wakes the
     /// applier and the ticker if needed, then sends what it produced.
-    pub(crate) fn with_state<T>(self: &Arc<Self>, rule: impl FnOnce(&mut RaftState, Instant, &mut Vec<Outgoing>) -> T) -> T {
+    pub(crate) fn with_state<T>(
+        self: &Arc<Self>,
+        rule: impl FnOnce(&mut RaftState, Instant, &mut Vec<Outgoing>) -> T,
+    ) -> T {
         let mut out = Vec::new();
         let result = {
             let mut st = self.lock();
@@ -85,11 +88,26 @@ impl Node {
         let dirty = st.take_dirty();
         if dirty.snapshot {
             let bytes = persist::encode(st);
-            dlog!(Topic::Pers, self.me, st.current_term(), "saved state ({} B) and snapshot ({} B)", bytes.len(), st.snapshot().len());
+            dlog!(
+                Topic::Pers,
+                self.me,
+                st.current_term(),
+                "saved state ({} B) and snapshot ({} B)",
+                bytes.len(),
+                st.snapshot().len()
+            );
             self.persister.save(bytes, Some(st.snapshot().to_vec()));
         } else if dirty.state {
             let bytes = persist::encode(st);
-            dlog!(Topic::Pers, self.me, st.current_term(), "saved state ({} B, log {}..={})", bytes.len(), st.log().snapshot_index(), st.log().last_index());
+            dlog!(
+                Topic::Pers,
+                self.me,
+                st.current_term(),
+                "saved state ({} B, log {}..={})",
+                bytes.len(),
+                st.log().snapshot_index(),
+                st.log().last_index()
+            );
             self.persister.save_raft_state(bytes);
         }
     }
@@ -102,31 +120,47 @@ impl Node {
             match msg {
                 Outgoing::RequestVote { to, args } => {
                     let term = args.term;
-                    self.peers[to].call_with("Raft.RequestVote", &args, move |r: Result<RequestVoteReply, RpcError>| {
-                        if let Some(reply) = node.reply(r) {
-                            node.with_state(|st, now, out| st.handle_vote_reply(to, term, &reply, now, out));
-                        }
-                    });
+                    self.peers[to].call_with(
+                        "Raft.RequestVote",
+                        &args,
+                        move |r: Result<RequestVoteReply, RpcError>| {
+                            if let Some(reply) = node.reply(r) {
+                                node.with_state(|st, now, out| st.handle_vote_reply(to, term, &reply, now, out));
+                            }
+                        },
+                    );
                 }
                 Outgoing::AppendEntries { to, args, sent_at } => {
                     let sent = AppendSent::of(&args, sent_at);
-                    self.peers[to].call_with("Raft.AppendEntries", &args, move |r: Result<AppendEntriesReply, RpcError>| {
-                        match node.reply(r) {
-                            Some(reply) => node.with_state(|st, now, out| st.handle_append_reply(to, &sent, &reply, now, out)),
-                            None if !node.killed() => node.with_state(|st, _, _| st.handle_send_failure(to, sent.term, sent.token())),
+                    self.peers[to].call_with(
+                        "Raft.AppendEntries",
+                        &args,
+                        move |r: Result<AppendEntriesReply, RpcError>| match node.reply(r) {
+                            Some(reply) => {
+                                node.with_state(|st, now, out| st.handle_append_reply(to, &sent, &reply, now, out))
+                            }
+                            None if !node.killed() => {
+                                node.with_state(|st, _, _| st.handle_send_failure(to, sent.term, sent.token()))
+                            }
                             None => {}
-                        }
-                    });
+                        },
+                    );
                 }
                 Outgoing::InstallSnapshot { to, args, sent_at } => {
                     let sent = SnapshotSent { term: args.term, last_included_index: args.last_included_index, sent_at };
-                    self.peers[to].call_with("Raft.InstallSnapshot", &args, move |r: Result<InstallSnapshotReply, RpcError>| {
-                        match node.reply(r) {
-                            Some(reply) => node.with_state(|st, now, out| st.handle_snapshot_reply(to, &sent, &reply, now, out)),
-                            None if !node.killed() => node.with_state(|st, _, _| st.handle_send_failure(to, sent.term, Some(sent.sent_at))),
+                    self.peers[to].call_with(
+                        "Raft.InstallSnapshot",
+                        &args,
+                        move |r: Result<InstallSnapshotReply, RpcError>| match node.reply(r) {
+                            Some(reply) => {
+                                node.with_state(|st, now, out| st.handle_snapshot_reply(to, &sent, &reply, now, out))
+                            }
+                            None if !node.killed() => {
+                                node.with_state(|st, _, _| st.handle_send_failure(to, sent.term, Some(sent.sent_at)))
+                            }
                             None => {}
-                        }
-                    });
+                        },
+                    );
                 }
             }
         }
@@ -181,7 +215,9 @@ impl Node {
             for m in msgs {
                 match &m {
                     ApplyMsg::Command { index, .. } => dlog!(Topic::Aply, self.me, term, "apply {index}"),
-                    ApplyMsg::Snapshot { index, .. } => dlog!(Topic::Aply, self.me, term, "apply snapshot through {index}"),
+                    ApplyMsg::Snapshot { index, .. } => {
+                        dlog!(Topic::Aply, self.me, term, "apply snapshot through {index}")
+                    }
                 }
                 if apply_ch.send(m).is_err() {
                     return; // the service is gone

@@ -106,7 +106,10 @@ mod tests {
         let bytes = encode(&sample());
         for cut in 1..bytes.len() {
             let e = decode(0, 3, &bytes[..cut], Vec::new()).unwrap_err();
-            assert!(e.to_string().contains("persisted state of peer 0 is unusable: Raft state: labgob: cannot decode"), "{e}");
+            assert!(
+                e.to_string().contains("persisted state of peer 0 is unusable: Raft state: labgob: cannot decode"),
+                "{e}"
+            );
         }
         let e = decode(0, 3, &[0xff; 7], Vec::new()).unwrap_err();
         assert!(e.reason.starts_with("Raft state"), "{e}");

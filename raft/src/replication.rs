@@ -101,12 +101,26 @@ impl RaftState {
         } else {
             match self.log().term_at(args.prev_log_index) {
                 None => {
-                    dlog!(Topic::Log, self.me, self.current_term(), "reject: no entry at {} (log ends {})", args.prev_log_index, self.log().last_index());
+                    dlog!(
+                        Topic::Log,
+                        self.me,
+                        self.current_term(),
+                        "reject: no entry at {} (log ends {})",
+                        args.prev_log_index,
+                        self.log().last_index()
+                    );
                     return reject(self, None, 0);
                 }
                 Some(t) if t != args.prev_log_term => {
                     let first = self.log().first_index_of_term_at(args.prev_log_index);
-                    dlog!(Topic::Log, self.me, self.current_term(), "reject: term {t} at {} != {}, term starts at {first}", args.prev_log_index, args.prev_log_term);
+                    dlog!(
+                        Topic::Log,
+                        self.me,
+                        self.current_term(),
+                        "reject: term {t} at {} != {}, term starts at {first}",
+                        args.prev_log_index,
+                        args.prev_log_term
+                    );
                     return reject(self, Some(t), first);
                 }
                 Some(_) => (args.prev_log_index, &args.entries[..]),
@@ -130,7 +144,15 @@ impl RaftState {
             for e in &entries[i..] {
                 log.append(e.clone());
             }
-            dlog!(Topic::Log, self.me, self.current_term(), "appended {}..={} from S{}", index, self.log().last_index(), args.leader_id);
+            dlog!(
+                Topic::Log,
+                self.me,
+                self.current_term(),
+                "appended {}..={} from S{}",
+                index,
+                self.log().last_index(),
+                args.leader_id
+            );
             break;
         }
 
@@ -142,12 +164,25 @@ impl RaftState {
             self.commit_index = commit;
         }
         self.debug_check();
-        AppendEntriesReply { term: self.current_term(), success: true, conflict_term: None, conflict_index: 0, log_len: 0 }
+        AppendEntriesReply {
+            term: self.current_term(),
+            success: true,
+            conflict_term: None,
+            conflict_index: 0,
+            log_len: 0,
+        }
     }
 
     /// An AppendEntries reply. Stale replies (another term, or no longer
     /// leader) are ignored; `match_index` only grows.
-    pub fn handle_append_reply(&mut self, from: usize, sent: &AppendSent, reply: &AppendEntriesReply, now: Instant, out: &mut Vec<Outgoing>) {
+    pub fn handle_append_reply(
+        &mut self,
+        from: usize,
+        sent: &AppendSent,
+        reply: &AppendEntriesReply,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) {
         if self.observe_term(reply.term, now) {
             return;
         }
@@ -189,7 +224,11 @@ impl RaftState {
     /// follower's in-flight slot, but do not retry at once (the next
     /// heartbeat will), so an unreachable peer is not hammered.
     pub fn handle_send_failure(&mut self, to: usize, sent_term: u64, sent_at: Option<Instant>) {
-        if self.is_leader() && self.current_term() == sent_term && sent_at.is_some() && self.progress[to].inflight_since == sent_at {
+        if self.is_leader()
+            && self.current_term() == sent_term
+            && sent_at.is_some()
+            && self.progress[to].inflight_since == sent_at
+        {
             self.progress[to].inflight_since = None;
         }
     }

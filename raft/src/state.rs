@@ -9,15 +9,19 @@ use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Under miri, whose virtual clock advances with every interpreted step (a
+/// labrpc call costs ~100 ms of it), all timers run 10 times slower so that
+/// elections still settle. Normal builds use the lab's timings.
+const TIME_SCALE: u64 = if cfg!(miri) { 10 } else { 1 };
 /// Heartbeat period. The tester allows at most ~10 per second per peer.
-pub const HEARTBEAT: Duration = Duration::from_millis(100);
+pub const HEARTBEAT: Duration = Duration::from_millis(100 * TIME_SCALE);
 /// Election timeouts are drawn uniformly from this range (ms). Several
 /// heartbeats fit in the shortest, and the longest leaves time for a few
 /// split votes within the tester's 5 s budget.
-pub const ELECTION_TIMEOUT_MS: std::ops::Range<u64> = 350..650;
+pub const ELECTION_TIMEOUT_MS: std::ops::Range<u64> = 350 * TIME_SCALE..650 * TIME_SCALE;
 /// An AppendEntries carrying entries (or an InstallSnapshot) with no answer
 /// after this long is presumed lost, and the entries are sent again.
-pub const INFLIGHT_TIMEOUT: Duration = Duration::from_millis(500);
+pub const INFLIGHT_TIMEOUT: Duration = Duration::from_millis(500 * TIME_SCALE);
 /// Most entries sent in one AppendEntries.
 pub const MAX_ENTRIES_PER_APPEND: u64 = 512;
 
@@ -26,7 +30,9 @@ pub const MAX_ENTRIES_PER_APPEND: u64 = 512;
 pub enum Role {
     Follower,
     /// `votes[i]`: peer i granted its vote in this election.
-    Candidate { votes: Vec<bool> },
+    Candidate {
+        votes: Vec<bool>,
+    },
     Leader,
 }
 
@@ -213,7 +219,13 @@ impl RaftState {
             self.commit_index
         );
         if let Some(p) = &self.pending_snapshot {
-            assert!(p.index > self.last_applied, "S{}: pending snapshot {} not ahead of last_applied {}", self.me, p.index, self.last_applied);
+            assert!(
+                p.index > self.last_applied,
+                "S{}: pending snapshot {} not ahead of last_applied {}",
+                self.me,
+                p.index,
+                self.last_applied
+            );
         }
         assert!(self.voted_for.is_none_or(|v| v < self.peers), "S{}: voted for unknown peer", self.me);
         if self.role == Role::Leader {

@@ -111,7 +111,13 @@ fn restart_recovers_term_vote_and_log() {
     // re-applies nothing until it learns the commit index again.
     let (tx, _rx) = mpsc::channel();
     let copy = Arc::new(persisters[leader].copy());
-    let rf = Raft::make(vec![ClientEnd::detached("a"), ClientEnd::detached("b"), ClientEnd::detached("c")], leader, copy, tx).unwrap();
+    let rf = Raft::make(
+        vec![ClientEnd::detached("a"), ClientEnd::detached("b"), ClientEnd::detached("c")],
+        leader,
+        copy,
+        tx,
+    )
+    .unwrap();
     assert_eq!(rf.get_state(), (term, false));
     rf.kill();
 }

@@ -66,7 +66,9 @@ impl Applied {
 pub(crate) fn run(cfg: &Harness, i: usize, rf: &Raft, rx: Receiver<ApplyMsg>, snapshot: bool) {
     for m in rx {
         let err = match m {
-            ApplyMsg::Snapshot { index, data, .. } if snapshot => cfg.lock().applied.ingest_snap(i, &data, Some(index)).err(),
+            ApplyMsg::Snapshot { index, data, .. } if snapshot => {
+                cfg.lock().applied.ingest_snap(i, &data, Some(index)).err()
+            }
             ApplyMsg::Snapshot { .. } => None,
             ApplyMsg::Command { index, command, .. } => {
                 let mut p = cfg.lock();
@@ -90,7 +92,8 @@ pub(crate) fn run(cfg: &Harness, i: usize, rf: &Raft, rx: Receiver<ApplyMsg>, sn
                     }
                 }
                 p.applied.last_applied[i] = index;
-                let snap = (snapshot && (index + 1) % SNAPSHOT_INTERVAL == 0).then(|| p.applied.encode_snapshot(i, index));
+                let snap =
+                    (snapshot && (index + 1) % SNAPSHOT_INTERVAL == 0).then(|| p.applied.encode_snapshot(i, index));
                 drop(p);
                 if let Some(bytes) = snap {
                     rf.snapshot(index, bytes);

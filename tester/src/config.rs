@@ -330,10 +330,13 @@ impl Harness {
             let p = self.lock();
             (0..self.n).filter(|&i| p.connected[i]).filter_map(|i| p.rafts[i].clone().map(|r| (i, r))).collect()
         };
-        peers.into_iter().map(|(i, r)| {
-            let (t, l) = r.get_state();
-            (i, t, l)
-        }).collect()
+        peers
+            .into_iter()
+            .map(|(i, r)| {
+                let (t, l) = r.get_state();
+                (i, t, l)
+            })
+            .collect()
     }
 
     /// One connected peer claims leadership and no other in its term does;
@@ -455,7 +458,11 @@ impl Harness {
                 starts = (starts + 1) % self.n;
                 let rf = {
                     let p = self.lock();
-                    if p.connected[starts] { p.rafts[starts].clone() } else { None }
+                    if p.connected[starts] {
+                        p.rafts[starts].clone()
+                    } else {
+                        None
+                    }
                 };
                 if let Some(rf) = rf {
                     let (i, _, ok) = rf.start(&cmd);
@@ -510,4 +517,3 @@ impl Harness {
         println!("  ... Passed --  {t:4.1}  {} {nrpc:4} {nbytes:7} {ncmds:4}", self.n);
     }
 }
-

@@ -138,7 +138,11 @@ mod tests {
             })
         });
         let msg = r.expect_err("the hung test must fail");
-        let msg = msg.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| msg.downcast_ref::<String>().cloned()).unwrap();
+        let msg = msg
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| msg.downcast_ref::<String>().cloned())
+            .unwrap();
         assert!(msg.contains("test took longer than 120 seconds"), "{msg}");
         // The peers' ticker and applier threads and the network's threads
         // are gone; only the hung body thread itself remains.

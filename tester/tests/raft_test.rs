@@ -470,11 +470,7 @@ fn count_3b() {
             if failed {
                 continue 'tries;
             }
-            assert!(
-                total2 - total1 <= (iters + 1 + 3) * 3,
-                "too many RPCs ({}) for {iters} entries",
-                total2 - total1
-            );
+            assert!(total2 - total1 <= (iters + 1 + 3) * 3, "too many RPCs ({}) for {iters} entries", total2 - total1);
             success = true;
             break;
         }

@@ -6,10 +6,8 @@
 //! is a raw line, to be shown verbatim.
 
 /// Topics the Raft code and the tester emit, in display order.
-pub const TOPICS: [&str; 13] = [
-    "VOTE", "LEAD", "TERM", "LOG", "CMIT", "APLY", "PERS", "SNAP", "TIMR", "DROP", "WARN", "ERRO",
-    "TEST",
-];
+pub const TOPICS: [&str; 13] =
+    ["VOTE", "LEAD", "TERM", "LOG", "CMIT", "APLY", "PERS", "SNAP", "TIMR", "DROP", "WARN", "ERRO", "TEST"];
 
 /// One parsed debug-log event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,13 +61,7 @@ pub fn parse_event(line: &str) -> Option<Event> {
     if !(2..=5).contains(&topic.len()) || !topic.bytes().all(|b| b.is_ascii_uppercase()) {
         return None;
     }
-    let mut ev = Event {
-        ms,
-        topic: topic.to_string(),
-        peer: None,
-        term: None,
-        text: String::new(),
-    };
+    let mut ev = Event { ms, topic: topic.to_string(), peer: None, term: None, text: String::new() };
     let mut rest = rest;
     if topic != "TEST" {
         let (tok, after) = split_token(rest);
@@ -109,10 +101,7 @@ pub fn detect_peers(lines: &[Line]) -> usize {
 
 /// Parses a comma-separated topic list (`VOTE,lead`) to upper case.
 pub fn parse_topics(list: &str) -> Vec<String> {
-    list.split([',', ' '])
-        .map(|t| t.trim().to_ascii_uppercase())
-        .filter(|t| !t.is_empty())
-        .collect()
+    list.split([',', ' ']).map(|t| t.trim().to_ascii_uppercase()).filter(|t| !t.is_empty()).collect()
 }
 
 /// Which lines to keep.
@@ -131,8 +120,7 @@ pub struct Filter {
 impl Filter {
     /// Whether the time is inside the range.
     pub fn in_range(&self, ms: u64) -> bool {
-        self.from_ms.filter(|&from| from > ms).is_none()
-            && self.to_ms.filter(|&to| ms > to).is_none()
+        self.from_ms.filter(|&from| from > ms).is_none() && self.to_ms.filter(|&to| ms > to).is_none()
     }
 
     /// Whether an event is shown.
@@ -140,8 +128,7 @@ impl Filter {
         if self.exclude.contains(&ev.topic) {
             return false;
         }
-        let topic_ok =
-            self.include.is_empty() || ev.topic == "TEST" || self.include.contains(&ev.topic);
+        let topic_ok = self.include.is_empty() || ev.topic == "TEST" || self.include.contains(&ev.topic);
         topic_ok && self.in_range(ev.ms)
     }
 }
@@ -223,10 +210,8 @@ mod tests {
 
     #[test]
     fn detects_peers_and_topics() {
-        let lines: Vec<Line> = ["000001 VOTE S0 T1 a", "000002 LEAD S4 T1 b", "junk"]
-            .iter()
-            .map(|l| parse_line(l))
-            .collect();
+        let lines: Vec<Line> =
+            ["000001 VOTE S0 T1 a", "000002 LEAD S4 T1 b", "junk"].iter().map(|l| parse_line(l)).collect();
         assert_eq!(detect_peers(&lines), 5);
         assert_eq!(parse_topics("vote, LEAD,,timr"), ["VOTE", "LEAD", "TIMR"]);
     }
@@ -245,18 +230,10 @@ mod tests {
         .iter()
         .map(|l| parse_line(l))
         .collect();
-        let f = Filter {
-            include: parse_topics("VOTE,LEAD"),
-            ..Filter::default()
-        };
+        let f = Filter { include: parse_topics("VOTE,LEAD"), ..Filter::default() };
         let kept = filter_lines(&lines, &f);
         assert_eq!(kept.len(), 6); // everything except TIMR
-        let f = Filter {
-            exclude: parse_topics("TEST"),
-            from_ms: Some(15),
-            to_ms: Some(35),
-            ..Filter::default()
-        };
+        let f = Filter { exclude: parse_topics("TEST"), from_ms: Some(15), to_ms: Some(35), ..Filter::default() };
         let kept = filter_lines(&lines, &f);
         let raw: Vec<&Line> = kept.iter().collect();
         assert_eq!(raw.len(), 3); // header, TIMR, "panic here"

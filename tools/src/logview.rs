@@ -59,11 +59,7 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     for word in text.split_whitespace() {
         let mut word: Vec<char> = word.chars().collect();
         loop {
-            let need = if cur_len == 0 {
-                word.len()
-            } else {
-                cur_len + 1 + word.len()
-            };
+            let need = if cur_len == 0 { word.len() } else { cur_len + 1 + word.len() };
             if need <= width {
                 if cur_len > 0 {
                     cur.push(' ');
@@ -133,11 +129,7 @@ pub fn centre(text: &str, width: usize, fill: char) -> String {
     }
     let left = (width - len) / 2;
     let right = width - len - left;
-    format!(
-        "{}{inner}{}",
-        fill.to_string().repeat(left),
-        fill.to_string().repeat(right)
-    )
+    format!("{}{inner}{}", fill.to_string().repeat(left), fill.to_string().repeat(right))
 }
 
 /// Renders an event that spans all columns (tester events, events of peers
@@ -156,22 +148,14 @@ fn render_banner(ev: &Event, o: &ViewOpts) -> Vec<String> {
         text.push_str(&format!("T{t} "));
     }
     text.push_str(&ev.text);
-    let fill = if ev.text.starts_with("Test (") {
-        '═'
-    } else {
-        '─'
-    };
+    let fill = if ev.text.starts_with("Test (") { '═' } else { '─' };
     let mut out = Vec::new();
     for (i, chunk) in wrap(&text, span.saturating_sub(8)).iter().enumerate() {
         let line = centre(chunk, span, fill);
         let ms = if i == 0 { Some(ev.ms) } else { None };
         let painted = if o.color {
             // Colour the text, leave the fill plain.
-            line.replacen(
-                chunk.as_str(),
-                &paint(chunk, topic_color(&ev.topic), true),
-                1,
-            )
+            line.replacen(chunk.as_str(), &paint(chunk, topic_color(&ev.topic), true), 1)
         } else {
             line
         };
@@ -232,11 +216,7 @@ mod tests {
     use crate::logfmt::{parse_event, parse_line};
 
     fn opts(columns: usize, width: usize) -> ViewOpts {
-        ViewOpts {
-            columns,
-            width,
-            color: false,
-        }
+        ViewOpts { columns, width, color: false }
     }
 
     #[test]
@@ -267,15 +247,9 @@ mod tests {
     fn last_column_and_first_column_layout() {
         let o = opts(2, 8);
         let ev = parse_event("000005 LEAD S0 T1 leader").unwrap();
-        assert_eq!(
-            render_event(&ev, &o),
-            ["000005 LEAD T1  │", "       leader   │"]
-        );
+        assert_eq!(render_event(&ev, &o), ["000005 LEAD T1  │", "       leader   │"]);
         let ev = parse_event("000005 CMIT S1 T2 ci=4").unwrap();
-        assert_eq!(
-            render_event(&ev, &o),
-            ["000005          │ CMIT T2", "                │ ci=4"]
-        );
+        assert_eq!(render_event(&ev, &o), ["000005          │ CMIT T2", "                │ ci=4"]);
     }
 
     #[test]
@@ -292,11 +266,8 @@ mod tests {
     #[test]
     fn peers_beyond_columns_span_and_raw_lines_pass_through() {
         let o = opts(2, 10);
-        let lines = vec![
-            parse_line("header line"),
-            parse_line("000001 VOTE S5 T1 hi"),
-            parse_line("thread 'x' panicked"),
-        ];
+        let lines =
+            vec![parse_line("header line"), parse_line("000001 VOTE S5 T1 hi"), parse_line("thread 'x' panicked")];
         let out = render(&lines, &o);
         assert_eq!(out[0], "           S0     │     S1");
         assert_eq!(out[2], "header line");

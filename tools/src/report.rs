@@ -38,14 +38,7 @@ impl Table {
 
     fn widths(&self, cells: impl Fn(&str) -> usize) -> Vec<usize> {
         (0..self.headers.len())
-            .map(|i| {
-                self.rows
-                    .iter()
-                    .map(|r| cells(&r[i]))
-                    .chain([cells(&self.headers[i])])
-                    .max()
-                    .unwrap_or(0)
-            })
+            .map(|i| self.rows.iter().map(|r| cells(&r[i])).chain([cells(&self.headers[i])]).max().unwrap_or(0))
             .collect()
     }
 
@@ -60,11 +53,8 @@ impl Table {
     pub fn render_text(&self) -> String {
         let w = self.widths(|s| s.chars().count());
         let line = |cells: &[String]| {
-            let parts: Vec<String> = cells
-                .iter()
-                .enumerate()
-                .map(|(i, c)| Table::pad(c, w[i], self.align[i]))
-                .collect();
+            let parts: Vec<String> =
+                cells.iter().enumerate().map(|(i, c)| Table::pad(c, w[i], self.align[i])).collect();
             parts.join("  ").trim_end().to_string() + "\n"
         };
         let mut out = line(&self.headers);
@@ -81,11 +71,8 @@ impl Table {
         let esc = |s: &str| s.replace('|', "\\|");
         let w = self.widths(|s| esc(s).chars().count().max(3));
         let line = |cells: &[String]| {
-            let parts: Vec<String> = cells
-                .iter()
-                .enumerate()
-                .map(|(i, c)| Table::pad(&esc(c), w[i], self.align[i]))
-                .collect();
+            let parts: Vec<String> =
+                cells.iter().enumerate().map(|(i, c)| Table::pad(&esc(c), w[i], self.align[i])).collect();
             format!("| {} |\n", parts.join(" | "))
         };
         let mut out = line(&self.headers);
@@ -120,12 +107,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits {
-            per_test_s: 120.0,
-            lab_wall_s: 600.0,
-            reasonable_wall_s: 360.0,
-            reasonable_cpu_s: 60.0,
-        }
+        Limits { per_test_s: 120.0, lab_wall_s: 600.0, reasonable_wall_s: 360.0, reasonable_cpu_s: 60.0 }
     }
 }
 
@@ -142,13 +124,7 @@ pub struct Check {
 
 impl Check {
     fn new(label: String, value: f64, limit: f64, fatal: bool) -> Check {
-        Check {
-            label,
-            value,
-            limit,
-            ok: value <= limit,
-            fatal,
-        }
+        Check { label, value, limit, ok: value <= limit, fatal }
     }
 
     /// `OK`, `FAIL` (fatal breach) or `OVER` (information breach).
@@ -168,46 +144,21 @@ impl Check {
 
 /// Checks the limits: per-test wall (one check per test over the limit, or
 /// one for the slowest), the whole lab's wall, and the reasonable budgets.
-pub fn check_limits(
-    tests: &[(String, f64)],
-    total_wall: f64,
-    total_cpu: f64,
-    l: &Limits,
-) -> Vec<Check> {
+pub fn check_limits(tests: &[(String, f64)], total_wall: f64, total_cpu: f64, l: &Limits) -> Vec<Check> {
     let mut checks = Vec::new();
     let over: Vec<&(String, f64)> = tests.iter().filter(|(_, s)| *s > l.per_test_s).collect();
     if over.is_empty() {
         if let Some((name, s)) = tests.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
-            checks.push(Check::new(
-                format!("slowest test ({name})"),
-                *s,
-                l.per_test_s,
-                true,
-            ));
+            checks.push(Check::new(format!("slowest test ({name})"), *s, l.per_test_s, true));
         }
     } else {
         for (name, s) in over {
             checks.push(Check::new(format!("test {name}"), *s, l.per_test_s, true));
         }
     }
-    checks.push(Check::new(
-        "total wall".into(),
-        total_wall,
-        l.lab_wall_s,
-        true,
-    ));
-    checks.push(Check::new(
-        "reasonable wall".into(),
-        total_wall,
-        l.reasonable_wall_s,
-        false,
-    ));
-    checks.push(Check::new(
-        "reasonable CPU".into(),
-        total_cpu,
-        l.reasonable_cpu_s,
-        false,
-    ));
+    checks.push(Check::new("total wall".into(), total_wall, l.lab_wall_s, true));
+    checks.push(Check::new("reasonable wall".into(), total_wall, l.reasonable_wall_s, false));
+    checks.push(Check::new("reasonable CPU".into(), total_cpu, l.reasonable_cpu_s, false));
     checks
 }
 
@@ -224,11 +175,7 @@ pub fn checks_table(checks: &[Check]) -> Table {
         t.push([
             c.label.clone(),
             format!("{:.1}", c.value),
-            if c.limit.fract() == 0.0 {
-                format!("{:.0}", c.limit)
-            } else {
-                format!("{}", c.limit)
-            },
+            if c.limit.fract() == 0.0 { format!("{:.0}", c.limit) } else { format!("{}", c.limit) },
             if c.fatal { "limit" } else { "info" }.to_string(),
             c.status().to_string(),
         ]);
@@ -278,11 +225,7 @@ mod tests {
 
     #[test]
     fn checks_flag_breaches() {
-        let tests = vec![
-            ("a_3a".to_string(), 121.0),
-            ("b_3a".to_string(), 130.0),
-            ("c".to_string(), 1.0),
-        ];
+        let tests = vec![("a_3a".to_string(), 121.0), ("b_3a".to_string(), 130.0), ("c".to_string(), 1.0)];
         let c = check_limits(&tests, 601.0, 61.0, &Limits::default());
         let st: Vec<(&str, &str)> = c.iter().map(|c| (c.label.as_str(), c.status())).collect();
         assert_eq!(

@@ -57,15 +57,9 @@ impl TestExe {
             .output()
             .map_err(|e| format!("running {}: {e}", self.path.display()))?;
         if !out.status.success() {
-            return Err(format!(
-                "{} --list failed: {}",
-                self.path.display(),
-                out.status
-            ));
+            return Err(format!("{} --list failed: {}", self.path.display(), out.status));
         }
-        Ok(crate::suite::parse_list(&String::from_utf8_lossy(
-            &out.stdout,
-        )))
+        Ok(crate::suite::parse_list(&String::from_utf8_lossy(&out.stdout)))
     }
 }
 
@@ -76,16 +70,10 @@ pub fn find_executable(json_lines: &str, target: &str) -> Option<(PathBuf, Optio
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == target)
-        .filter(|v| {
-            v["target"]["kind"]
-                .as_array()
-                .is_some_and(|k| k.iter().any(|k| k == "test"))
-        })
+        .filter(|v| v["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "test")))
         .find_map(|v| {
             let exe = PathBuf::from(v["executable"].as_str()?);
-            let dir = v["manifest_path"]
-                .as_str()
-                .and_then(|m| Path::new(m).parent().map(Path::to_path_buf));
+            let dir = v["manifest_path"].as_str().and_then(|m| Path::new(m).parent().map(Path::to_path_buf));
             Some((exe, dir))
         })
 }
@@ -94,10 +82,7 @@ pub fn find_executable(json_lines: &str, target: &str) -> Option<(PathBuf, Optio
 /// returns its executable. Compiler output goes to stderr as usual.
 pub fn build(t: &TargetArgs) -> Result<TestExe, String> {
     if let Some(exe) = &t.exe {
-        return Ok(TestExe {
-            path: exe.clone(),
-            package_dir: None,
-        });
+        return Ok(TestExe { path: exe.clone(), package_dir: None });
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let mut c = Command::new(cargo);
@@ -113,15 +98,8 @@ pub fn build(t: &TargetArgs) -> Result<TestExe, String> {
     if !out.status.success() {
         return Err(format!("cargo build failed: {}", out.status));
     }
-    let (path, package_dir) =
-        find_executable(&String::from_utf8_lossy(&out.stdout), &t.test_target).ok_or_else(
-            || {
-                format!(
-                    "no executable for test target {} in cargo's output",
-                    t.test_target
-                )
-            },
-        )?;
+    let (path, package_dir) = find_executable(&String::from_utf8_lossy(&out.stdout), &t.test_target)
+        .ok_or_else(|| format!("no executable for test target {} in cargo's output", t.test_target))?;
     Ok(TestExe { path, package_dir })
 }
 
@@ -152,11 +130,7 @@ pub fn children_usage() -> ChildUsage {
     match getrusage(UsageWho::RUSAGE_CHILDREN) {
         Ok(u) => {
             let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
-            ChildUsage {
-                user_s: secs(u.user_time()),
-                sys_s: secs(u.system_time()),
-                maxrss_kb: u.max_rss(),
-            }
+            ChildUsage { user_s: secs(u.user_time()), sys_s: secs(u.system_time()), maxrss_kb: u.max_rss() }
         }
         Err(_) => ChildUsage::default(),
     }
@@ -164,10 +138,7 @@ pub fn children_usage() -> ChildUsage {
 
 /// `Threads:` of a `/proc/<pid>/status` text.
 pub fn parse_threads(status: &str) -> Option<u32> {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|v| v.trim().parse().ok())
+    status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|v| v.trim().parse().ok())
 }
 
 /// Current thread count of a process (Linux), `None` once it is gone.
@@ -194,19 +165,12 @@ pub fn format_timestamp(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// Now as UTC `YYYYmmdd-HHMMSS`.
 pub fn timestamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     format_timestamp(secs)
 }
 

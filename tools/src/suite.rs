@@ -80,10 +80,7 @@ pub enum Libtest {
     /// the test's first output line follows on the same line.
     Start { name: String, rest: String },
     /// `test <name> ... ok`, or a bare `ok`/`FAILED` closing a started test.
-    Result {
-        name: Option<String>,
-        outcome: Outcome,
-    },
+    Result { name: Option<String>, outcome: Outcome },
     /// `test result: FAILED. 5 passed; 1 failed; ...`
     Summary { passed: u32, failed: u32 },
 }
@@ -98,42 +95,24 @@ pub fn parse_libtest(line: &str) -> Option<Libtest> {
                 .and_then(|(n, _)| n.rsplit(' ').next()?.parse().ok())
                 .unwrap_or(0)
         };
-        return Some(Libtest::Summary {
-            passed: count("passed"),
-            failed: count("failed"),
-        });
+        return Some(Libtest::Summary { passed: count("passed"), failed: count("failed") });
     }
     if let Some(rest) = line.strip_prefix("test ") {
-        let (name, rest) = rest
-            .split_once(" ... ")
-            .or_else(|| rest.strip_suffix(" ...").map(|n| (n, "")))?;
+        let (name, rest) = rest.split_once(" ... ").or_else(|| rest.strip_suffix(" ...").map(|n| (n, "")))?;
         if name.is_empty() || name.contains(' ') {
             return None;
         }
         return Some(match Outcome::parse(rest) {
-            Some(outcome) => Libtest::Result {
-                name: Some(name.to_string()),
-                outcome,
-            },
-            None => Libtest::Start {
-                name: name.to_string(),
-                rest: rest.to_string(),
-            },
+            Some(outcome) => Libtest::Result { name: Some(name.to_string()), outcome },
+            None => Libtest::Start { name: name.to_string(), rest: rest.to_string() },
         });
     }
-    Outcome::parse(line).map(|outcome| Libtest::Result {
-        name: None,
-        outcome,
-    })
+    Outcome::parse(line).map(|outcome| Libtest::Result { name: None, outcome })
 }
 
 /// Test names from `<exe> --list --format terse` (`name: test` lines).
 pub fn parse_list(output: &str) -> Vec<String> {
-    output
-        .lines()
-        .filter_map(|l| l.trim().strip_suffix(": test"))
-        .map(str::to_string)
-        .collect()
+    output.lines().filter_map(|l| l.trim().strip_suffix(": test")).map(str::to_string).collect()
 }
 
 /// Lab part of a test name: `initial_election_3a` gives `3A`.
@@ -183,11 +162,7 @@ impl Tracker {
 
     fn start(&mut self, name: Option<String>, out: &mut Vec<Progress>) -> usize {
         let part = name.as_deref().and_then(part_of);
-        self.records.push(TestRecord {
-            name,
-            part,
-            ..TestRecord::default()
-        });
+        self.records.push(TestRecord { name, part, ..TestRecord::default() });
         let i = self.records.len() - 1;
         self.open = Some(i);
         out.push(Progress::Started(i));
@@ -216,9 +191,7 @@ impl Tracker {
                 }
                 Libtest::Result { name, outcome } => {
                     let i = match (self.open, &name) {
-                        (Some(i), Some(n))
-                            if self.records[i].name.as_ref().is_some_and(|r| r != n) =>
-                        {
+                        (Some(i), Some(n)) if self.records[i].name.as_ref().is_some_and(|r| r != n) => {
                             self.start(name.clone(), out)
                         }
                         (Some(i), _) => i,
@@ -265,16 +238,7 @@ mod tests {
     #[test]
     fn parses_passed_lines() {
         let p = parse_passed("  ... Passed --   3.1  3  112   30236    0").unwrap();
-        assert_eq!(
-            p,
-            Passed {
-                secs: 3.1,
-                peers: 3,
-                rpcs: 112,
-                bytes: 30236,
-                commands: 0
-            }
-        );
+        assert_eq!(p, Passed { secs: 3.1, peers: 3, rpcs: 112, bytes: 30236, commands: 0 });
         let p = parse_passed("  ... Passed --  120.5  5 12345 98765432 1001").unwrap();
         assert_eq!((p.secs, p.rpcs, p.commands), (120.5, 12345, 1001));
         assert_eq!(parse_passed("  ... Passed --   3.1  3"), None);
@@ -294,27 +258,17 @@ mod tests {
     fn parses_libtest_lines() {
         assert_eq!(
             parse_libtest("test basic_agree_3b ... ok"),
-            Some(Libtest::Result {
-                name: Some("basic_agree_3b".into()),
-                outcome: Outcome::Ok
-            })
+            Some(Libtest::Result { name: Some("basic_agree_3b".into()), outcome: Outcome::Ok })
         );
         assert_eq!(
             parse_libtest("test a_3b ... Test (3B): x ..."),
-            Some(Libtest::Start {
-                name: "a_3b".into(),
-                rest: "Test (3B): x ...".into()
-            })
+            Some(Libtest::Start { name: "a_3b".into(), rest: "Test (3B): x ...".into() })
         );
+        assert_eq!(parse_libtest("FAILED"), Some(Libtest::Result { name: None, outcome: Outcome::Failed }));
         assert_eq!(
-            parse_libtest("FAILED"),
-            Some(Libtest::Result {
-                name: None,
-                outcome: Outcome::Failed
-            })
-        );
-        assert_eq!(
-            parse_libtest("test result: FAILED. 27 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.08s"),
+            parse_libtest(
+                "test result: FAILED. 27 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.08s"
+            ),
             Some(Libtest::Summary { passed: 27, failed: 1 })
         );
         assert_eq!(parse_libtest("test of something else here"), None);
@@ -323,9 +277,7 @@ mod tests {
 
     #[test]
     fn lists_and_parts() {
-        let names = parse_list(
-            "initial_election_3a: test\nsnapshot_init_3d: test\n\n2 tests, 0 benchmarks\n",
-        );
+        let names = parse_list("initial_election_3a: test\nsnapshot_init_3d: test\n\n2 tests, 0 benchmarks\n");
         assert_eq!(names, ["initial_election_3a", "snapshot_init_3d"]);
         assert_eq!(part_of("initial_election_3a").as_deref(), Some("3A"));
         assert_eq!(part_of("snapshot_init_3d").as_deref(), Some("3D"));
@@ -392,9 +344,6 @@ mod tests {
         assert_eq!(t.records.len(), 2);
         assert_eq!(t.records[1].name.as_deref(), Some("reelection_3a"));
         assert_eq!(t.records[1].passed.map(|p| p.secs), Some(4.5));
-        assert_eq!(
-            t.records[0].description.as_deref(),
-            Some("initial election")
-        );
+        assert_eq!(t.records[0].description.as_deref(), Some("initial election"));
     }
 }

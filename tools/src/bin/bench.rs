@@ -90,9 +90,7 @@ struct Threads {
 impl Threads {
     fn sample(&mut self) -> Option<u32> {
         if self.pid.is_none() {
-            self.pid = std::fs::read_to_string(&self.pid_file)
-                .ok()
-                .and_then(|s| s.trim().parse().ok());
+            self.pid = std::fs::read_to_string(&self.pid_file).ok().and_then(|s| s.trim().parse().ok());
         }
         let n = runner::thread_count(self.pid?)?;
         self.peak = self.peak.max(n);
@@ -177,23 +175,12 @@ fn parts_table(records: &[TestRecord]) -> Table {
     parts.sort();
     parts.dedup();
     for part in parts {
-        let rs: Vec<&TestRecord> = records
-            .iter()
-            .filter(|r| r.part.as_ref() == Some(&part))
-            .collect();
-        let sum = |f: fn(&tools::suite::Passed) -> f64| {
-            rs.iter()
-                .filter_map(|r| r.passed.as_ref())
-                .map(f)
-                .sum::<f64>()
-        };
+        let rs: Vec<&TestRecord> = records.iter().filter(|r| r.part.as_ref() == Some(&part)).collect();
+        let sum = |f: fn(&tools::suite::Passed) -> f64| rs.iter().filter_map(|r| r.passed.as_ref()).map(f).sum::<f64>();
         t.push([
             part.clone(),
             rs.len().to_string(),
-            rs.iter()
-                .filter(|r| r.outcome == Some(Outcome::Ok))
-                .count()
-                .to_string(),
+            rs.iter().filter(|r| r.outcome == Some(Outcome::Ok)).count().to_string(),
             format!("{:.1}", sum(|p| p.secs)),
             format!("{:.0}", sum(|p| p.rpcs as f64)),
             format!("{:.0}", sum(|p| p.bytes as f64)),
@@ -231,26 +218,15 @@ fn run(args: &Args) -> Result<bool, String> {
     suite_args.extend(["--nocapture".into(), "--test-threads=1".into()]);
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut cmd = Command::new(me);
-    cmd.arg("--measure-out")
-        .arg(&usage_file)
-        .arg("--")
-        .arg(&exe.path)
-        .args(&suite_args);
+    cmd.arg("--measure-out").arg(&usage_file).arg("--").arg(&exe.path).args(&suite_args);
     exe.in_package_dir(&mut cmd);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
 
     let shown = format!("{} {}", exe.path.display(), suite_args.join(" "));
     eprintln!("running {shown}");
     let t0 = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("spawning the wrapper: {e}"))?;
-    let threads = Arc::new(Mutex::new(Threads {
-        pid_file: usage_file.with_extension("pid"),
-        ..Threads::default()
-    }));
+    let mut child = cmd.spawn().map_err(|e| format!("spawning the wrapper: {e}"))?;
+    let threads = Arc::new(Mutex::new(Threads { pid_file: usage_file.with_extension("pid"), ..Threads::default() }));
     let stop = Arc::new(AtomicBool::new(false));
     let sampler_thread = {
         let (t, s) = (threads.clone(), stop.clone());
@@ -263,20 +239,13 @@ fn run(args: &Args) -> Result<bool, String> {
     let mut final_threads: Option<u32> = None;
     let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
     let mut buf = Vec::new();
-    while reader
-        .read_until(b'\n', &mut buf)
-        .map_err(|e| e.to_string())?
-        > 0
-    {
+    while reader.read_until(b'\n', &mut buf).map_err(|e| e.to_string())? > 0 {
         let line = String::from_utf8_lossy(&buf).trim_end().to_string();
         buf.clear();
         if args.verbose {
             println!("{line}");
         }
-        if let Some(n) = line
-            .strip_prefix("running ")
-            .and_then(|r| r.split(' ').next()?.parse().ok())
-        {
+        if let Some(n) = line.strip_prefix("running ").and_then(|r| r.split(' ').next()?.parse().ok()) {
             total = Some(n);
         }
         for p in tracker.feed(&line) {
@@ -316,42 +285,25 @@ fn run(args: &Args) -> Result<bool, String> {
     stop.store(true, Ordering::Relaxed);
     let _ = sampler_thread.join();
     let max_threads = threads.lock().expect("threads lock").max;
-    let usage: serde_json::Value = std::fs::read_to_string(&usage_file)
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default();
+    let usage: serde_json::Value =
+        std::fs::read_to_string(&usage_file).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&tmp);
 
     let records = &tracker.records;
-    let ok_count = records
-        .iter()
-        .filter(|r| r.outcome == Some(Outcome::Ok))
-        .count();
-    let failed: Vec<String> = records
-        .iter()
-        .filter(|r| r.outcome != Some(Outcome::Ok))
-        .map(|r| opt(r.name.clone()))
-        .collect();
+    let ok_count = records.iter().filter(|r| r.outcome == Some(Outcome::Ok)).count();
+    let failed: Vec<String> =
+        records.iter().filter(|r| r.outcome != Some(Outcome::Ok)).map(|r| opt(r.name.clone())).collect();
     let (user, sys) = (usage["user_s"].as_f64(), usage["sys_s"].as_f64());
     let cpu = match (user, sys) {
         (Some(u), Some(s)) => format!("{:.1} s (user {u:.1} s, sys {s:.1} s)", u + s),
         _ => "unknown".into(),
     };
-    let rss = usage["maxrss_kb"].as_i64().map_or("unknown".into(), |kb| {
-        format!("{:.1} MiB", kb as f64 / 1024.0)
-    });
+    let rss = usage["maxrss_kb"].as_i64().map_or("unknown".into(), |kb| format!("{:.1} MiB", kb as f64 / 1024.0));
 
     let mut md = format!("# Lab 3 benchmark {stamp}\n\n");
     md += &format!("- command: `{shown}`\n");
-    md += &format!(
-        "- LABRPC_SEED: {}\n",
-        std::env::var("LABRPC_SEED").unwrap_or_else(|_| "unset".into())
-    );
-    md += &format!(
-        "- tests: {} ({ok_count} ok, {} not ok)",
-        records.len(),
-        failed.len()
-    );
+    md += &format!("- LABRPC_SEED: {}\n", std::env::var("LABRPC_SEED").unwrap_or_else(|_| "unset".into()));
+    md += &format!("- tests: {} ({ok_count} ok, {} not ok)", records.len(), failed.len());
     if !failed.is_empty() {
         md += &format!(": {}", failed.join(", "));
     }
@@ -366,10 +318,7 @@ fn run(args: &Args) -> Result<bool, String> {
     md += "\n";
     md += &parts_table(records).render_markdown();
 
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("bench-results/bench-{stamp}.md")));
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("bench-results/bench-{stamp}.md")));
     runner::ensure_parent(&out).map_err(|e| e.to_string())?;
     std::fs::write(&out, &md).map_err(|e| format!("{}: {e}", out.display()))?;
     println!("\n{md}\nwritten to {}", out.display());

@@ -60,11 +60,7 @@ fn auto_width(columns: usize) -> usize {
     let total = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse::<usize>().ok())
-        .or_else(|| {
-            console::Term::stdout()
-                .size_checked()
-                .map(|(_, cols)| usize::from(cols))
-        });
+        .or_else(|| console::Term::stdout().size_checked().map(|(_, cols)| usize::from(cols)));
     match total {
         Some(t) => {
             let n = columns.max(1);
@@ -98,23 +94,12 @@ fn main() -> ExitCode {
     };
     let lines: Vec<logfmt::Line> = text.lines().map(logfmt::parse_line).collect();
     let filter = Filter {
-        include: args
-            .include
-            .iter()
-            .flat_map(|l| logfmt::parse_topics(l))
-            .collect(),
-        exclude: args
-            .exclude
-            .iter()
-            .flat_map(|l| logfmt::parse_topics(l))
-            .collect(),
+        include: args.include.iter().flat_map(|l| logfmt::parse_topics(l)).collect(),
+        exclude: args.exclude.iter().flat_map(|l| logfmt::parse_topics(l)).collect(),
         from_ms: args.from,
         to_ms: args.to,
     };
-    let columns = args
-        .columns
-        .unwrap_or_else(|| logfmt::detect_peers(&lines))
-        .max(1);
+    let columns = args.columns.unwrap_or_else(|| logfmt::detect_peers(&lines)).max(1);
     let opts = ViewOpts {
         columns,
         width: args.width.unwrap_or_else(|| auto_width(columns)).max(4),

@@ -15,9 +15,7 @@ use rand::Rng;
 use tools::dstest::build::{build_test_binary, list_tests};
 use tools::dstest::cli::Args;
 use tools::dstest::display::Display;
-use tools::dstest::report::{
-    command_line, failure_file_name, failure_header, timestamp, FailureInfo,
-};
+use tools::dstest::report::{command_line, failure_file_name, failure_header, timestamp, FailureInfo};
 use tools::dstest::runner::{make_jobs, spawn_workers, Event, Job, Outcome, RunConfig};
 use tools::dstest::select::select_tests;
 use tools::dstest::stats::{format_table, TestStats};
@@ -30,10 +28,7 @@ const EXIT_INTERRUPTED: u8 = 130;
 fn main() -> ExitCode {
     let mut args = Args::parse();
     // Absolute paths, so that the replay lines work from anywhere.
-    for p in [&mut args.manifest_path, &mut args.exe]
-        .into_iter()
-        .flatten()
-    {
+    for p in [&mut args.manifest_path, &mut args.exe].into_iter().flatten() {
         if let Ok(abs) = std::path::absolute(&*p) {
             *p = abs;
         }
@@ -75,11 +70,7 @@ fn run(args: &Args) -> Result<ExitCode, String> {
     };
     let available = list_tests(&exe)?;
     if args.list {
-        let selected = if args.tests.is_empty() {
-            available
-        } else {
-            select_tests(&available, &args.tests)?
-        };
+        let selected = if args.tests.is_empty() { available } else { select_tests(&available, &args.tests)? };
         for t in selected {
             println!("{t}");
         }
@@ -88,36 +79,23 @@ fn run(args: &Args) -> Result<ExitCode, String> {
     let tests = select_tests(&available, &args.tests)?;
 
     let scratch = std::env::temp_dir().join(format!("dstest-{}", std::process::id()));
-    fs::create_dir_all(&scratch)
-        .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
+    fs::create_dir_all(&scratch).map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
     let mut env = Vec::new();
     if args.verbose {
         env.push(("RAFT_LOG".to_string(), "1".to_string()));
     } else if let Ok(v) = std::env::var("RAFT_LOG") {
         env.push(("RAFT_LOG".to_string(), v)); // inherited: name it in replay lines
     }
-    let cfg = Arc::new(RunConfig {
-        exe,
-        env,
-        timeout: Duration::from_secs(args.timeout),
-        scratch: scratch.clone(),
-    });
+    let cfg = Arc::new(RunConfig { exe, env, timeout: Duration::from_secs(args.timeout), scratch: scratch.clone() });
     let mut rng = rand::thread_rng();
-    let jobs = make_jobs(&tests, args.iterations, || {
-        args.seed
-            .unwrap_or_else(|| rng.gen_range(0..1_000_000_000_000))
-    });
+    let jobs = make_jobs(&tests, args.iterations, || args.seed.unwrap_or_else(|| rng.gen_range(0..1_000_000_000_000)));
 
     // First Ctrl-C (or SIGTERM): stop; a second one: exit at once.
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(
-            sig,
-            i32::from(EXIT_INTERRUPTED),
-            stop.clone(),
-        )
-        .and_then(|_| signal_hook::flag::register(sig, stop.clone()))
-        .map_err(|e| format!("cannot handle signals: {e}"))?;
+        signal_hook::flag::register_conditional_shutdown(sig, i32::from(EXIT_INTERRUPTED), stop.clone())
+            .and_then(|_| signal_hook::flag::register(sig, stop.clone()))
+            .map_err(|e| format!("cannot handle signals: {e}"))?;
     }
 
     eprintln!(
@@ -126,9 +104,7 @@ fn run(args: &Args) -> Result<ExitCode, String> {
         args.iterations,
         args.workers,
         args.timeout,
-        args.seed
-            .map(|s| format!(", LABRPC_SEED={s}"))
-            .unwrap_or_default(),
+        args.seed.map(|s| format!(", LABRPC_SEED={s}")).unwrap_or_default(),
         if args.verbose { ", RAFT_LOG=1" } else { "" },
     );
     let started = Instant::now();
@@ -136,10 +112,7 @@ fn run(args: &Args) -> Result<ExitCode, String> {
         args,
         cfg: &cfg,
         cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-        out_dir: args
-            .output
-            .clone()
-            .unwrap_or_else(|| Path::new("stress-failures").join(timestamp(SystemTime::now()))),
+        out_dir: args.output.clone().unwrap_or_else(|| Path::new("stress-failures").join(timestamp(SystemTime::now()))),
         stats: tests.iter().map(|t| TestStats::new(t)).collect(),
         failures: Vec::new(),
         errors: 0,
@@ -171,12 +144,7 @@ impl Session<'_> {
                 self.errors += 1;
                 return true;
             }
-            Event::Finished {
-                job,
-                outcome,
-                secs,
-                log,
-            } => (job, outcome, secs, log),
+            Event::Finished { job, outcome, secs, log } => (job, outcome, secs, log),
         };
         let reason = match &outcome {
             Outcome::Passed => None,
@@ -218,15 +186,8 @@ impl Session<'_> {
     /// Writes the replay header and the output of a failed run.
     fn save(&self, job: &Job, reason: &str, secs: f64, log: &Path) -> std::io::Result<PathBuf> {
         fs::create_dir_all(&self.out_dir)?;
-        let path = self
-            .out_dir
-            .join(failure_file_name(&job.test, job.iteration, job.seed));
-        let command = command_line(
-            &self.cwd,
-            &self.cfg.env_for(job),
-            &self.cfg.exe,
-            &RunConfig::test_args(&job.test),
-        );
+        let path = self.out_dir.join(failure_file_name(&job.test, job.iteration, job.seed));
+        let command = command_line(&self.cwd, &self.cfg.env_for(job), &self.cfg.exe, &RunConfig::test_args(&job.test));
         let header = failure_header(&FailureInfo {
             test: &job.test,
             iteration: job.iteration,
@@ -265,11 +226,7 @@ impl Session<'_> {
             println!();
         }
         print!("{}", format_table(&self.stats));
-        println!(
-            "elapsed {:.1} s with {} worker(s)",
-            elapsed.as_secs_f64(),
-            self.args.workers
-        );
+        println!("elapsed {:.1} s with {} worker(s)", elapsed.as_secs_f64(), self.args.workers);
         if self.failures.iter().any(|f| f.file.is_some()) {
             println!("output of failed runs: {}", self.out_dir.display());
         }

@@ -69,33 +69,17 @@ struct PartRun {
 
 fn spinner(msg: String) -> ProgressBar {
     let pb = ProgressBar::new_spinner();
-    pb.set_style(
-        ProgressStyle::with_template("  {spinner} {msg} {elapsed}").expect("valid template"),
-    );
+    pb.set_style(ProgressStyle::with_template("  {spinner} {msg} {elapsed}").expect("valid template"));
     pb.set_message(msg);
     pb.enable_steady_tick(Duration::from_millis(200));
     pb
 }
 
 /// Runs one test, its stdout and stderr merged into `log`.
-fn run_test(
-    exe: &TestExe,
-    name: &str,
-    part: &str,
-    log: &Path,
-    args: &Args,
-) -> std::io::Result<TestRun> {
-    let mut f = OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .open(log)?;
+fn run_test(exe: &TestExe, name: &str, part: &str, log: &Path, args: &Args) -> std::io::Result<TestRun> {
+    let mut f = OpenOptions::new().create(true).truncate(true).write(true).open(log)?;
     let seed = std::env::var("LABRPC_SEED").unwrap_or_else(|_| "random".into());
-    writeln!(
-        f,
-        "# grade: {name} ({part}) at {} LABRPC_SEED={seed}",
-        runner::timestamp()
-    )?;
+    writeln!(f, "# grade: {name} ({part}) at {} LABRPC_SEED={seed}", runner::timestamp())?;
     let f = OpenOptions::new().append(true).open(log)?;
     let mut cmd = exe.command();
     cmd.args(["--exact", name, "--nocapture", "--test-threads=1"])
@@ -129,11 +113,7 @@ fn run_test(
     text.lines().for_each(|l| {
         tracker.feed(l);
     });
-    let record = tracker
-        .records
-        .into_iter()
-        .find(|r| r.name.as_deref() == Some(name))
-        .unwrap_or_default();
+    let record = tracker.records.into_iter().find(|r| r.name.as_deref() == Some(name)).unwrap_or_default();
     let ran = record.outcome == Some(Outcome::Ok) && status.success();
     let result = if killed {
         "TIMEOUT"
@@ -255,23 +235,15 @@ fn run(args: Args) -> Result<bool, String> {
     let exe = runner::build(&args.target)?;
     let names = exe.list()?;
     let stamp = runner::timestamp();
-    let json_path = args
-        .json
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("grade-results/grade-{stamp}.json")));
-    let log_dir = json_path
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join(format!("logs-{stamp}"));
+    let json_path = args.json.clone().unwrap_or_else(|| PathBuf::from(format!("grade-results/grade-{stamp}.json")));
+    let log_dir = json_path.parent().unwrap_or(Path::new(".")).join(format!("logs-{stamp}"));
     std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
 
     let mut runs: Vec<TestRun> = Vec::new();
     let mut part_runs = Vec::new();
     for part in &parts {
-        let tests: Vec<&String> = names
-            .iter()
-            .filter(|n| suite::part_of(n).as_deref() == Some(part.as_str()))
-            .collect();
+        let tests: Vec<&String> =
+            names.iter().filter(|n| suite::part_of(n).as_deref() == Some(part.as_str())).collect();
         if tests.is_empty() {
             eprintln!("grade: no tests for part {part}");
         }
@@ -281,26 +253,16 @@ fn run(args: Args) -> Result<bool, String> {
         let first = runs.len();
         for name in tests {
             let log = log_dir.join(format!("{name}.log"));
-            let mut r =
-                run_test(&exe, name, part, &log, &args).map_err(|e| format!("{name}: {e}"))?;
+            let mut r = run_test(&exe, name, part, &log, &args).map_err(|e| format!("{name}: {e}"))?;
             if r.result == "PASS" && !args.keep_logs {
                 let _ = std::fs::remove_file(&log);
                 r.log = None;
             }
             let p = r.record.passed.map_or_else(String::new, |p| {
-                format!(
-                    "  [{:.1}s {} peers {} RPCs {} bytes {} cmds]",
-                    p.secs, p.peers, p.rpcs, p.bytes, p.commands
-                )
+                format!("  [{:.1}s {} peers {} RPCs {} bytes {} cmds]", p.secs, p.peers, p.rpcs, p.bytes, p.commands)
             });
-            let where_ = r
-                .log
-                .as_ref()
-                .map_or_else(String::new, |l| format!("  log: {}", l.display()));
-            println!(
-                "  {:<7} {:<40} {:>6.1}s{p}{where_}",
-                r.result, r.name, r.wall_s
-            );
+            let where_ = r.log.as_ref().map_or_else(String::new, |l| format!("  log: {}", l.display()));
+            println!("  {:<7} {:<40} {:>6.1}s{p}{where_}", r.result, r.name, r.wall_s);
             runs.push(r);
         }
         let mine = &runs[first..];
@@ -316,11 +278,7 @@ fn run(args: Args) -> Result<bool, String> {
 
     let total_wall: f64 = part_runs.iter().map(|p| p.wall_s).sum();
     let total_cpu: f64 = part_runs.iter().map(|p| p.cpu_s).sum();
-    let limits = Limits {
-        per_test_s: args.test_limit,
-        lab_wall_s: args.lab_limit,
-        ..Limits::default()
-    };
+    let limits = Limits { per_test_s: args.test_limit, lab_wall_s: args.lab_limit, ..Limits::default() };
     let walls: Vec<(String, f64)> = runs.iter().map(|r| (r.name.clone(), r.wall_s)).collect();
     let checks = report::check_limits(&walls, total_wall, total_cpu, &limits);
     let failed = runs.iter().filter(|r| r.result != "PASS").count();
@@ -338,10 +296,7 @@ fn run(args: Args) -> Result<bool, String> {
     println!("{}", pt.render_text());
     println!("{}", report::checks_table(&checks).render_text());
     if parts.len() < 4 {
-        println!(
-            "(only parts {} ran: the whole-lab limits apply to these alone)",
-            parts.join(" ")
-        );
+        println!("(only parts {} ran: the whole-lab limits apply to these alone)", parts.join(" "));
     }
 
     let doc = json!({

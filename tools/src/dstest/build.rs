@@ -30,9 +30,7 @@ pub fn find_executable(messages: &str, target: &str) -> Option<PathBuf> {
     messages
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| {
-            m["reason"] == "compiler-artifact" && m["target"]["name"].as_str() == Some(target)
-        })
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"].as_str() == Some(target))
         .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
         .next_back()
 }
@@ -54,10 +52,7 @@ pub fn build_test_binary(args: &Args) -> Result<PathBuf, String> {
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
     find_executable(&stdout, &args.test_target).ok_or_else(|| {
-        format!(
-            "cargo built no test executable named `{}` in package `{}`",
-            args.test_target, args.package
-        )
+        format!("cargo built no test executable named `{}` in package `{}`", args.test_target, args.package)
     })
 }
 
@@ -91,10 +86,7 @@ mod tests {
 not json
 {"reason":"compiler-artifact","target":{"name":"raft_test","kind":["test"]},"executable":"/t/release/deps/raft_test-1234"}
 {"reason":"build-finished","success":true}"#;
-        assert_eq!(
-            find_executable(msgs, "raft_test"),
-            Some(PathBuf::from("/t/release/deps/raft_test-1234"))
-        );
+        assert_eq!(find_executable(msgs, "raft_test"), Some(PathBuf::from("/t/release/deps/raft_test-1234")));
         assert_eq!(find_executable(msgs, "labrpc"), None);
         assert_eq!(find_executable(msgs, "kv_test"), None);
     }

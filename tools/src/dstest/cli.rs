@@ -69,9 +69,7 @@ pub struct Args {
 
 /// Number of CPUs, or 1 if unknown.
 pub fn default_workers() -> u32 {
-    std::thread::available_parallelism()
-        .map(|n| u32::try_from(n.get()).unwrap_or(u32::MAX))
-        .unwrap_or(1)
+    std::thread::available_parallelism().map(|n| u32::try_from(n.get()).unwrap_or(u32::MAX)).unwrap_or(1)
 }
 
 impl Args {
@@ -151,10 +149,7 @@ mod tests {
         assert_eq!(a.seed, Some(42));
         assert_eq!(a.timeout, 20);
         assert_eq!(a.tests, vec!["3a", "3B"]);
-        assert_eq!(
-            a.target_args(),
-            vec!["--package", "kv", "--test-target", "kv_test"]
-        );
+        assert_eq!(a.target_args(), vec!["--package", "kv", "--test-target", "kv_test"]);
     }
 
     #[test]

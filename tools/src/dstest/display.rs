@@ -64,12 +64,7 @@ impl Display {
                 (t.clone(), (pb, Counts::default()))
             })
             .collect();
-        Self {
-            multi,
-            total,
-            failed: 0,
-            tests,
-        }
+        Self { multi, total, failed: 0, tests }
     }
 
     /// Prints a line above the bars.

@@ -8,24 +8,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// `figure8_3c-0007-seed12345.log`. Characters other than letters, digits,
 /// `_` and `-` in the test name become `_`.
 pub fn failure_file_name(test: &str, iteration: u32, seed: u64) -> String {
-    let safe: String = test
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let safe: String =
+        test.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
     format!("{safe}-{iteration:04}-seed{seed}.log")
 }
 
 /// Quotes `s` for a POSIX shell when needed.
 pub fn shell_quote(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./:=,+@%".contains(c));
+    let plain = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-./:=,+@%".contains(c));
     if plain {
         s.to_string()
     } else {
@@ -62,10 +52,7 @@ pub struct FailureInfo<'a> {
 
 /// Header lines (starting with `#`) of the saved output of a failed run.
 pub fn failure_header(f: &FailureInfo) -> String {
-    let mut dstest = format!(
-        "cargo run --release -p tools --bin dstest -- --seed {} -n 1",
-        f.seed
-    );
+    let mut dstest = format!("cargo run --release -p tools --bin dstest -- --seed {} -n 1", f.seed);
     for a in f.target_args {
         let _ = write!(dstest, " {}", shell_quote(a));
     }
@@ -81,18 +68,10 @@ pub fn failure_header(f: &FailureInfo) -> String {
 
 /// Default name of the failure folder: `YYYY-MM-DD_HH-MM-SS` (UTC) of `t`.
 pub fn timestamp(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02}_{:02}-{:02}-{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}_{:02}-{:02}-{:02}", rem / 3600, rem / 60 % 60, rem % 60)
 }
 
 /// Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
@@ -117,14 +96,8 @@ mod tests {
 
     #[test]
     fn file_names() {
-        assert_eq!(
-            failure_file_name("figure8_unreliable_3c", 7, 12345),
-            "figure8_unreliable_3c-0007-seed12345.log"
-        );
-        assert_eq!(
-            failure_file_name("kv::basic 4a", 12345, 0),
-            "kv__basic_4a-12345-seed0.log"
-        );
+        assert_eq!(failure_file_name("figure8_unreliable_3c", 7, 12345), "figure8_unreliable_3c-0007-seed12345.log");
+        assert_eq!(failure_file_name("kv::basic 4a", 12345, 0), "kv__basic_4a-12345-seed0.log");
     }
 
     #[test]
@@ -153,10 +126,7 @@ mod tests {
             target_args: &target,
         });
         let lines: Vec<&str> = h.lines().collect();
-        assert_eq!(
-            lines[0],
-            "# dstest: x_3a iteration 3 LABRPC_SEED=42 FAILED (exit status: 101) after 1.50 s"
-        );
+        assert_eq!(lines[0], "# dstest: x_3a iteration 3 LABRPC_SEED=42 FAILED (exit status: 101) after 1.50 s");
         assert_eq!(lines[1], format!("# replay: {cmd}"));
         assert!(lines[2].contains("dstest -- --seed 42 -n 1 --package kv x_3a"));
         assert!(lines.iter().all(|l| l.starts_with('#')));

@@ -28,11 +28,7 @@ pub fn make_jobs(tests: &[String], iterations: u32, mut seed_for: impl FnMut() -
     let mut jobs = Vec::with_capacity(tests.len() * iterations as usize);
     for iteration in 1..=iterations {
         for t in tests {
-            jobs.push(Job {
-                test: t.clone(),
-                iteration,
-                seed: seed_for(),
-            });
+            jobs.push(Job { test: t.clone(), iteration, seed: seed_for() });
         }
     }
     jobs
@@ -63,12 +59,7 @@ pub struct RunConfig {
 impl RunConfig {
     /// Arguments of the test binary running `test` alone.
     pub fn test_args(test: &str) -> Vec<String> {
-        vec![
-            "--exact".into(),
-            test.into(),
-            "--nocapture".into(),
-            "--test-threads=1".into(),
-        ]
+        vec!["--exact".into(), test.into(), "--nocapture".into(), "--test-threads=1".into()]
     }
 
     /// The full environment a run of `job` is given.
@@ -106,11 +97,7 @@ fn wait_child(child: &mut Child, timeout: Duration, stop: &AtomicBool) -> std::i
         if over || stop.load(Ordering::SeqCst) {
             let _ = child.kill();
             let _ = child.wait();
-            return Ok(if over {
-                Outcome::TimedOut
-            } else {
-                Outcome::Aborted
-            });
+            return Ok(if over { Outcome::TimedOut } else { Outcome::Aborted });
         }
         thread::sleep(POLL);
     }
@@ -129,9 +116,7 @@ fn classify(status: ExitStatus, stop: &AtomicBool) -> Outcome {
 
 /// Runs `job` to its end, its stdout and stderr going to one file.
 pub fn run_one(cfg: &RunConfig, job: &Job, stop: &AtomicBool) -> Event {
-    let log = cfg
-        .scratch
-        .join(failure_file_name(&job.test, job.iteration, job.seed));
+    let log = cfg.scratch.join(failure_file_name(&job.test, job.iteration, job.seed));
     let start = Instant::now();
     let spawned = File::create(&log).and_then(|out| {
         let err = out.try_clone()?;
@@ -145,32 +130,17 @@ pub fn run_one(cfg: &RunConfig, job: &Job, stop: &AtomicBool) -> Event {
     });
     let mut child = match spawned {
         Ok(c) => c,
-        Err(e) => {
-            return Event::Error(
-                job.clone(),
-                format!("cannot start {}: {e}", cfg.exe.display()),
-            )
-        }
+        Err(e) => return Event::Error(job.clone(), format!("cannot start {}: {e}", cfg.exe.display())),
     };
     match wait_child(&mut child, cfg.timeout, stop) {
-        Ok(outcome) => Event::Finished {
-            job: job.clone(),
-            outcome,
-            secs: start.elapsed().as_secs_f64(),
-            log,
-        },
+        Ok(outcome) => Event::Finished { job: job.clone(), outcome, secs: start.elapsed().as_secs_f64(), log },
         Err(e) => Event::Error(job.clone(), format!("waiting for the run: {e}")),
     }
 }
 
 /// Starts `workers` threads running `jobs` until done or `stop` is set.
 /// The receiver ends when every worker has.
-pub fn spawn_workers(
-    cfg: Arc<RunConfig>,
-    jobs: Vec<Job>,
-    workers: usize,
-    stop: Arc<AtomicBool>,
-) -> Receiver<Event> {
+pub fn spawn_workers(cfg: Arc<RunConfig>, jobs: Vec<Job>, workers: usize, stop: Arc<AtomicBool>) -> Receiver<Event> {
     let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
     let (tx, rx) = mpsc::channel();
     for _ in 0..workers {
@@ -205,19 +175,8 @@ mod tests {
             n += 1;
             n
         });
-        let got: Vec<(&str, u32, u64)> = jobs
-            .iter()
-            .map(|j| (j.test.as_str(), j.iteration, j.seed))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                ("a_3a", 1, 101),
-                ("b_3b", 1, 102),
-                ("a_3a", 2, 103),
-                ("b_3b", 2, 104)
-            ]
-        );
+        let got: Vec<(&str, u32, u64)> = jobs.iter().map(|j| (j.test.as_str(), j.iteration, j.seed)).collect();
+        assert_eq!(got, vec![("a_3a", 1, 101), ("b_3b", 1, 102), ("a_3a", 2, 103), ("b_3b", 2, 104)]);
     }
 
     #[test]
@@ -228,21 +187,11 @@ mod tests {
             timeout: Duration::from_secs(1),
             scratch: std::env::temp_dir(),
         };
-        let job = Job {
-            test: "x_3a".into(),
-            iteration: 1,
-            seed: 9,
-        };
+        let job = Job { test: "x_3a".into(), iteration: 1, seed: 9 };
         assert_eq!(
             cfg.env_for(&job),
-            vec![
-                ("LABRPC_SEED".to_string(), "9".to_string()),
-                ("RAFT_LOG".to_string(), "1".to_string())
-            ]
+            vec![("LABRPC_SEED".to_string(), "9".to_string()), ("RAFT_LOG".to_string(), "1".to_string())]
         );
-        assert_eq!(
-            RunConfig::test_args("x_3a").join(" "),
-            "--exact x_3a --nocapture --test-threads=1"
-        );
+        assert_eq!(RunConfig::test_args("x_3a").join(" "), "--exact x_3a --nocapture --test-threads=1");
     }
 }

@@ -3,11 +3,7 @@
 /// Test names from the output of `<test exe> --list --format terse`
 /// (lines `name: test`; benchmarks and other lines are skipped).
 pub fn parse_test_list(output: &str) -> Vec<String> {
-    output
-        .lines()
-        .filter_map(|l| l.trim().strip_suffix(": test"))
-        .map(str::to_string)
-        .collect()
+    output.lines().filter_map(|l| l.trim().strip_suffix(": test")).map(str::to_string).collect()
 }
 
 /// The part a selector names, lowercased: `3A` → `3a`. A part is digits
@@ -48,10 +44,7 @@ fn matches(arg: &str, test: &str) -> bool {
     if let Some(part) = as_part(arg) {
         return part_of(test).is_some_and(|p| p == part);
     }
-    test == arg
-        || test
-            .to_ascii_lowercase()
-            .contains(&arg.to_ascii_lowercase())
+    test == arg || test.to_ascii_lowercase().contains(&arg.to_ascii_lowercase())
 }
 
 /// An error message listing the available tests.
@@ -87,18 +80,10 @@ pub fn select_tests(available: &[String], args: &[String]) -> Result<Vec<String>
             }
         }
         if !any {
-            return Err(format!(
-                "no test matches `{arg}`\n{}",
-                available_message(available)
-            ));
+            return Err(format!("no test matches `{arg}`\n{}", available_message(available)));
         }
     }
-    Ok(available
-        .iter()
-        .zip(selected)
-        .filter(|(_, s)| *s)
-        .map(|(t, _)| t.clone())
-        .collect())
+    Ok(available.iter().zip(selected).filter(|(_, s)| *s).map(|(t, _)| t.clone()).collect())
 }
 
 #[cfg(test)]
@@ -129,10 +114,7 @@ mod tests {
     #[test]
     fn parses_terse_list() {
         let out = "initial_election_3a: test\nkv::basic_4a: test\nbench_x: benchmark\n\n2 tests, 1 benchmarks\n";
-        assert_eq!(
-            parse_test_list(out),
-            vec!["initial_election_3a", "kv::basic_4a"]
-        );
+        assert_eq!(parse_test_list(out), vec!["initial_election_3a", "kv::basic_4a"]);
     }
 
     #[test]
@@ -151,26 +133,15 @@ mod tests {
 
     #[test]
     fn select_part_case_insensitive() {
-        assert_eq!(
-            sel(&["3A"]).unwrap(),
-            vec!["initial_election_3a", "reelection_3a"]
-        );
-        assert_eq!(
-            sel(&["3b"]).unwrap(),
-            vec!["basic_agree_3b", "fail_agree_3b"]
-        );
+        assert_eq!(sel(&["3A"]).unwrap(), vec!["initial_election_3a", "reelection_3a"]);
+        assert_eq!(sel(&["3b"]).unwrap(), vec!["basic_agree_3b", "fail_agree_3b"]);
     }
 
     #[test]
     fn select_keeps_list_order_and_dedups() {
         assert_eq!(
             sel(&["3C", "3A", "figure8"]).unwrap(),
-            vec![
-                "initial_election_3a",
-                "reelection_3a",
-                "figure8_3c",
-                "figure8_unreliable_3c"
-            ]
+            vec!["initial_election_3a", "reelection_3a", "figure8_3c", "figure8_unreliable_3c"]
         );
     }
 
@@ -185,10 +156,7 @@ mod tests {
     #[test]
     fn select_exact_and_substring() {
         assert_eq!(sel(&["figure8_3c"]).unwrap(), vec!["figure8_3c"]);
-        assert_eq!(
-            sel(&["AGREE"]).unwrap(),
-            vec!["basic_agree_3b", "fail_agree_3b"]
-        );
+        assert_eq!(sel(&["AGREE"]).unwrap(), vec!["basic_agree_3b", "fail_agree_3b"]);
     }
 
     #[test]

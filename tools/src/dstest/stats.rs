@@ -25,10 +25,7 @@ pub struct TestStats {
 
 impl TestStats {
     pub fn new(name: &str) -> Self {
-        Self {
-            name: name.to_string(),
-            ..Self::default()
-        }
+        Self { name: name.to_string(), ..Self::default() }
     }
 
     pub fn record(&mut self, passed: bool, secs: f64) {
@@ -55,19 +52,9 @@ fn time_cell(secs: &[f64]) -> String {
 /// seconds) and a total row over all runs.
 pub fn format_table(rows: &[TestStats]) -> String {
     let all: Vec<f64> = rows.iter().flat_map(|r| r.secs.iter().copied()).collect();
-    let mut lines: Vec<[String; 4]> = vec![[
-        "test".into(),
-        "failed".into(),
-        "total".into(),
-        "time (s)".into(),
-    ]];
+    let mut lines: Vec<[String; 4]> = vec![["test".into(), "failed".into(), "total".into(), "time (s)".into()]];
     for r in rows {
-        lines.push([
-            r.name.clone(),
-            r.failed.to_string(),
-            r.total().to_string(),
-            time_cell(&r.secs),
-        ]);
+        lines.push([r.name.clone(), r.failed.to_string(), r.total().to_string(), time_cell(&r.secs)]);
     }
     let total = [
         "total".to_string(),
@@ -76,15 +63,7 @@ pub fn format_table(rows: &[TestStats]) -> String {
         time_cell(&all),
     ];
     lines.push(total);
-    let w: Vec<usize> = (0..4)
-        .map(|c| {
-            lines
-                .iter()
-                .map(|l| l[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let w: Vec<usize> = (0..4).map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0)).collect();
     let fmt = |l: &[String; 4]| {
         let pad = |s: &str, n: usize| " ".repeat(n.saturating_sub(s.chars().count()));
         format!(
