@@ -74,7 +74,8 @@ fn memory_stays_flat_over_many_snapshots() {
     assert!(state < 64 * 1024, "persisted Raft state should stay small, is {state} B");
     assert!(
         rss_end < rss_warm + 4 * 1024,
-        "resident memory grew from {rss_warm} kB to {rss_end} kB over {} compacted commands", total - warm
+        "resident memory grew from {rss_warm} kB to {rss_end} kB over {} compacted commands",
+        total - warm
     );
     println!("RSS after {warm} commands: {rss_warm} kB; after {total}: {rss_end} kB; Raft state {state} B");
 }
