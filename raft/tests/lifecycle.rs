@@ -1,7 +1,9 @@
 //! Peer lifecycle through the public API: threads end with `kill`, and
 //! unusable persisted state is refused at `make` with a clear error.
 
-use labrpc::{ClientEnd, Network, Server};
+mod common;
+
+use labrpc::{ClientEnd, Network};
 use persister::Persister;
 use raft::{ApplyMsg, Raft};
 use std::sync::mpsc::{self, Receiver};
@@ -12,35 +14,20 @@ use std::time::{Duration, Instant};
 /// Tests here count the process's threads: run them one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn threads_now() -> usize {
-    std::fs::read_to_string("/proc/self/status")
+/// Threads of this kit alive in the process: the peers' (`raft-<me>-...`)
+/// and the network's (`labrpc-...`). Counting by name keeps the test
+/// harness's own threads (libtest starts one per test) out of the count.
+fn kit_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
         .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:").map(|v| v.trim().parse().unwrap()))
-        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("raft-") || name.starts_with("labrpc-"))
+        .count()
 }
 
-/// `n` connected peers on `net`; returns them with their apply channels.
 fn cluster(net: &Network, n: usize, persisters: &[Arc<Persister>]) -> Vec<(Raft, Receiver<ApplyMsg>)> {
-    (0..n)
-        .map(|i| {
-            let ends: Vec<ClientEnd> = (0..n)
-                .map(|j| {
-                    let name = format!("{i}->{j}");
-                    let e = net.make_end(&name);
-                    net.connect(&name, &j.to_string());
-                    net.enable(&name, true);
-                    e
-                })
-                .collect();
-            let (tx, rx) = mpsc::channel();
-            let rf = Raft::make(ends, i, Arc::clone(&persisters[i]), tx).unwrap();
-            let mut server = Server::new();
-            server.add_service(rf.service());
-            net.add_server(&i.to_string(), server);
-            (rf, rx)
-        })
-        .collect()
+    assert_eq!(n, persisters.len());
+    common::cluster(net, persisters)
 }
 
 fn wait_for_leader(peers: &[(Raft, Receiver<ApplyMsg>)]) -> usize {
@@ -57,7 +44,7 @@ fn wait_for_leader(peers: &[(Raft, Receiver<ApplyMsg>)]) -> usize {
 #[test]
 fn kill_stops_every_thread() {
     let _serial = SERIAL.lock().unwrap();
-    let baseline = threads_now();
+    let baseline = kit_threads();
     for round in 0..3 {
         let net = Network::with_seed(round);
         let persisters: Vec<_> = (0..3).map(|_| Arc::new(Persister::new())).collect();
@@ -70,7 +57,7 @@ fn kill_stops_every_thread() {
             assert_eq!(m.decode_command::<String>().unwrap().unwrap(), "hello");
             assert!(matches!(m, ApplyMsg::Command { index: i, .. } if i == index));
         }
-        assert!(threads_now() >= baseline + 6, "two threads per peer while running");
+        assert!(kit_threads() >= baseline + 6, "two threads per peer while running");
         let t0 = Instant::now();
         for (rf, _) in &peers {
             rf.kill();
@@ -83,7 +70,13 @@ fn kill_stops_every_thread() {
         for (_, rx) in &peers {
             while rx.recv_timeout(Duration::from_secs(1)).is_ok() {}
         }
-        assert_eq!(threads_now(), baseline, "threads left behind after round {round}");
+        // A joined thread can stay listed in /proc for a moment after
+        // join returns (the kernel reaps it just after waking the joiner).
+        let t1 = Instant::now();
+        while kit_threads() != baseline && t1.elapsed() < Duration::from_secs(1) {
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(kit_threads(), baseline, "threads left behind after round {round}");
     }
 }
 

@@ -10,10 +10,12 @@
 //! does) and only then checks that every peer delivered the same commands,
 //! in order, each once.
 
-use labrpc::{ClientEnd, Network, Server};
+mod common;
+
+use labrpc::Network;
 use persister::Persister;
 use raft::{ApplyMsg, Raft};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -41,25 +43,8 @@ impl Peer {
 }
 
 fn cluster(net: &Network) -> Vec<Peer> {
-    (0..N)
-        .map(|i| {
-            let ends: Vec<ClientEnd> = (0..N)
-                .map(|j| {
-                    let name = format!("{i}->{j}");
-                    let e = net.make_end(&name);
-                    net.connect(&name, &j.to_string());
-                    net.enable(&name, true);
-                    e
-                })
-                .collect();
-            let (tx, rx) = mpsc::channel();
-            let raft = Raft::make(ends, i, Arc::new(Persister::new()), tx).expect("a fresh persister");
-            let mut server = Server::new();
-            server.add_service(raft.service());
-            net.add_server(&i.to_string(), server);
-            Peer { raft, rx, applied: Vec::new() }
-        })
-        .collect()
+    let persisters: Vec<_> = (0..N).map(|_| Arc::new(Persister::new())).collect();
+    common::cluster(net, &persisters).into_iter().map(|(raft, rx)| Peer { raft, rx, applied: Vec::new() }).collect()
 }
 
 /// The one peer that believes it leads in the highest term, once there is one.
