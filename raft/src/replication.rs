@@ -278,6 +278,16 @@ impl RaftState {
         let p = &self.progress[to];
         let in_flight = p.inflight_since.is_some_and(|t| now.saturating_duration_since(t) < INFLIGHT_TIMEOUT);
         let behind = p.next_index <= last;
+        // The entries after `prev` through `through` (none for a heartbeat:
+        // `through == prev`).
+        let append = |prev: u64, through: u64| AppendEntriesArgs {
+            term,
+            leader_id: self.me,
+            prev_log_index: prev,
+            prev_log_term: log.term_at(prev).expect("prev is at or after the snapshot"),
+            entries: log.slice(prev + 1, through).to_vec(),
+            leader_commit: self.commit_index,
+        };
         let msg = if behind && !in_flight {
             if p.next_index <= snap {
                 dlog!(Topic::Snap, self.me, term, "S{to} needs {}: sending snapshot through {snap}", p.next_index);
@@ -291,28 +301,12 @@ impl RaftState {
                 Outgoing::InstallSnapshot { to, args, sent_at: now }
             } else {
                 let prev = p.next_index - 1;
-                let to_index = last.min(prev + MAX_ENTRIES_PER_APPEND);
-                let args = AppendEntriesArgs {
-                    term,
-                    leader_id: self.me,
-                    prev_log_index: prev,
-                    prev_log_term: log.term_at(prev).expect("prev is at or after the snapshot"),
-                    entries: log.slice(prev + 1, to_index).to_vec(),
-                    leader_commit: self.commit_index,
-                };
+                let args = append(prev, last.min(prev + MAX_ENTRIES_PER_APPEND));
                 Outgoing::AppendEntries { to, args, sent_at: now }
             }
         } else if why == Why::Heartbeat || (why == Why::Commit && !in_flight) {
             let prev = (p.next_index - 1).max(snap);
-            let args = AppendEntriesArgs {
-                term,
-                leader_id: self.me,
-                prev_log_index: prev,
-                prev_log_term: log.term_at(prev).expect("prev is at or after the snapshot"),
-                entries: Vec::new(),
-                leader_commit: self.commit_index,
-            };
-            Outgoing::AppendEntries { to, args, sent_at: now }
+            Outgoing::AppendEntries { to, args: append(prev, prev), sent_at: now }
         } else {
             return;
         };
