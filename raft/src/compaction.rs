@@ -105,9 +105,7 @@ impl RaftState {
             return;
         }
         let p = &mut self.progress[from];
-        if p.inflight_since.is_some_and(|t| t <= sent.sent_at) {
-            p.inflight_since = None;
-        }
+        p.heard(sent.sent_at, now);
         p.match_index = p.match_index.max(sent.last_included_index);
         p.next_index = p.next_index.max(p.match_index + 1);
         if self.advance_commit() {

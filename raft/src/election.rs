@@ -5,7 +5,7 @@ use crate::debug::Topic;
 use crate::dlog;
 use crate::messages::{Outgoing, RequestVoteArgs, RequestVoteReply};
 use crate::replication::Why;
-use crate::state::{Progress, RaftState, Role};
+use crate::state::{Progress, RaftState, Role, QUORUM_TIMEOUT};
 use std::time::Instant;
 
 impl RaftState {
@@ -37,9 +37,16 @@ impl RaftState {
     }
 
     /// Timer work due at `now`: an election for a follower or candidate
-    /// whose deadline passed, heartbeats for a leader.
+    /// whose deadline passed; for a leader, heartbeats, or stepping down if
+    /// it lost touch with the majority.
     pub fn tick(&mut self, now: Instant, out: &mut Vec<Outgoing>) {
         if self.is_leader() {
+            if self.quorum_deadline().is_some_and(|d| d <= now) {
+                dlog!(Topic::Lead, self.me, self.current_term(), "no reply from a majority for {QUORUM_TIMEOUT:?}");
+                self.become_follower();
+                self.reset_election_timer(now);
+                return self.debug_check();
+            }
             for p in self.followers() {
                 if self.progress[p].heartbeat_due <= now {
                     self.replicate(p, now, Why::Heartbeat, out);
@@ -57,10 +64,22 @@ impl RaftState {
     /// heartbeat period.
     pub fn next_wakeup(&self, now: Instant) -> Instant {
         if self.is_leader() {
-            self.followers().map(|p| self.progress[p].heartbeat_due).min().unwrap_or(now + crate::state::HEARTBEAT)
+            let heartbeat = self.followers().map(|p| self.progress[p].heartbeat_due).min();
+            heartbeat.into_iter().chain(self.quorum_deadline()).min().unwrap_or(now + crate::state::HEARTBEAT)
         } else {
             self.election_deadline
         }
+    }
+
+    /// When this leader steps down unless it hears from more followers: a
+    /// majority (itself included) must have replied within
+    /// [`QUORUM_TIMEOUT`]. `None` in a single-peer cluster.
+    pub fn quorum_deadline(&self) -> Option<Instant> {
+        let mut heard: Vec<Instant> = self.followers().map(|p| self.progress[p].last_reply).collect();
+        heard.sort_unstable_by(|a, b| b.cmp(a));
+        // The leader plus the `peers / 2` most recent repliers form a majority.
+        let nth = (self.peers / 2).checked_sub(1)?;
+        Some(heard[nth] + QUORUM_TIMEOUT)
     }
 
     /// Figure 2, "Candidates": new term, vote for self, reset the timer,
@@ -147,8 +166,7 @@ impl RaftState {
         dlog!(Topic::Lead, self.me, self.current_term(), "won election, log ends at {}", self.log().last_index());
         self.role = Role::Leader;
         let next_index = self.log().last_index() + 1;
-        self.progress =
-            vec![Progress { next_index, match_index: 0, inflight_since: None, heartbeat_due: now }; self.peers];
+        self.progress = vec![Progress::new(next_index, now); self.peers];
         self.advance_commit(); // a single-peer cluster commits alone
         for p in self.followers() {
             self.replicate(p, now, Why::Heartbeat, out);

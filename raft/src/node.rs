@@ -139,9 +139,9 @@ impl Node {
                             Some(reply) => {
                                 node.with_state(|st, now, out| st.handle_append_reply(to, &sent, &reply, now, out))
                             }
-                            None if !node.killed() => {
-                                node.with_state(|st, _, _| st.handle_send_failure(to, sent.term, sent.token()))
-                            }
+                            None if !node.killed() => node.with_state(|st, now, out| {
+                                st.handle_send_failure(to, sent.term, sent.token(), sent.sent_at, now, out)
+                            }),
                             None => {}
                         },
                     );
@@ -155,9 +155,10 @@ impl Node {
                             Some(reply) => {
                                 node.with_state(|st, now, out| st.handle_snapshot_reply(to, &sent, &reply, now, out))
                             }
-                            None if !node.killed() => {
-                                node.with_state(|st, _, _| st.handle_send_failure(to, sent.term, Some(sent.sent_at)))
-                            }
+                            None if !node.killed() => node.with_state(|st, now, out| {
+                                let token = Some(sent.sent_at);
+                                st.handle_send_failure(to, sent.term, token, sent.sent_at, now, out)
+                            }),
                             None => {}
                         },
                     );

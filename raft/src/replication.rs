@@ -5,7 +5,7 @@ use crate::debug::Topic;
 use crate::dlog;
 use crate::log::{Entry, Log};
 use crate::messages::{AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, Outgoing};
-use crate::state::{RaftState, Role, HEARTBEAT, INFLIGHT_TIMEOUT, MAX_ENTRIES_PER_APPEND};
+use crate::state::{RaftState, Role, HEARTBEAT, INFLIGHT_TIMEOUT, MAX_ENTRIES_PER_APPEND, QUICK_FAILURE};
 use std::time::Instant;
 
 /// Why the leader considers sending to a follower.
@@ -194,12 +194,7 @@ impl RaftState {
         let hint = if reply.success { 0 } else { backup_next_index(self.log(), reply) };
         let (me, term) = (self.me, self.current_term());
         let p = &mut self.progress[from];
-        // This message's reply frees the in-flight slot; so does the reply
-        // to a message sent after the one in flight, which is then
-        // presumed lost (its failure may take seconds to surface).
-        if p.inflight_since.is_some_and(|t| t <= sent.sent_at) {
-            p.inflight_since = None;
-        }
+        p.heard(sent.sent_at, now);
         if reply.success {
             let matched = sent.prev_log_index + sent.entries;
             if matched > p.match_index {
@@ -220,16 +215,31 @@ impl RaftState {
         self.debug_check();
     }
 
-    /// An AppendEntries or InstallSnapshot got no reply: free the
-    /// follower's in-flight slot, but do not retry at once (the next
-    /// heartbeat will), so an unreachable peer is not hammered.
-    pub fn handle_send_failure(&mut self, to: usize, sent_term: u64, sent_at: Option<Instant>) {
-        if self.is_leader()
-            && self.current_term() == sent_term
-            && sent_at.is_some()
-            && self.progress[to].inflight_since == sent_at
-        {
-            self.progress[to].inflight_since = None;
+    /// An AppendEntries or InstallSnapshot of `sent_term`, sent at
+    /// `sent_at`, got no reply. It frees the follower's in-flight slot if
+    /// it held it (`token`). A quick failure is a message the network
+    /// dropped: send again now. A slow one (a partition, a crashed peer)
+    /// waits for the next heartbeat, so an unreachable peer is not
+    /// hammered.
+    pub fn handle_send_failure(
+        &mut self,
+        to: usize,
+        sent_term: u64,
+        token: Option<Instant>,
+        sent_at: Instant,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) {
+        if !self.is_leader() || self.current_term() != sent_term {
+            return;
+        }
+        let p = &mut self.progress[to];
+        if token.is_some() && p.inflight_since == token {
+            p.inflight_since = None;
+        }
+        if now.saturating_duration_since(sent_at) < QUICK_FAILURE {
+            dlog!(Topic::Drop, self.me, sent_term, "message to S{to} dropped: sending again");
+            self.replicate(to, now, Why::Commit, out);
         }
     }
 

@@ -22,6 +22,18 @@ pub const ELECTION_TIMEOUT_MS: std::ops::Range<u64> = 350 * TIME_SCALE..650 * TI
 /// An AppendEntries carrying entries (or an InstallSnapshot) with no answer
 /// after this long is presumed lost, and the entries are sent again.
 pub const INFLIGHT_TIMEOUT: Duration = Duration::from_millis(500 * TIME_SCALE);
+/// A leader that has heard no reply from a majority for this long steps
+/// down (§6.2 of Ongaro's dissertation, etcd's CheckQuorum). It is shorter
+/// than the shortest election timeout, so a leader cut off from the
+/// majority stops accepting commands before the majority can elect another:
+/// clients are not left waiting on a stale leader.
+pub const QUORUM_TIMEOUT: Duration = Duration::from_millis(300 * TIME_SCALE);
+const _: () = assert!(QUORUM_TIMEOUT.as_millis() < ELECTION_TIMEOUT_MS.start as u128);
+/// A send that fails this soon was dropped by the network, not lost to a
+/// partition or a crash (whose failures take up to seconds under the lab's
+/// long delays): the leader sends again at once instead of waiting for the
+/// next heartbeat.
+pub const QUICK_FAILURE: Duration = Duration::from_millis(50 * TIME_SCALE);
 /// Most entries sent in one AppendEntries.
 pub const MAX_ENTRIES_PER_APPEND: u64 = 512;
 
@@ -58,6 +70,27 @@ pub struct Progress {
     pub inflight_since: Option<Instant>,
     /// When this follower is next due a heartbeat.
     pub heartbeat_due: Instant,
+    /// When a reply from this follower, in this term, last arrived (the
+    /// election's time before the first).
+    pub last_reply: Instant,
+}
+
+impl Progress {
+    /// A fresh leader's view of a follower: nothing known to match.
+    pub fn new(next_index: u64, now: Instant) -> Progress {
+        Progress { next_index, match_index: 0, inflight_since: None, heartbeat_due: now, last_reply: now }
+    }
+
+    /// A reply, at `now`, to a message of this term sent at `sent_at`. It
+    /// frees the in-flight slot if it answers the message in flight, or
+    /// one sent after it: the one in flight is then presumed lost (its
+    /// failure may take seconds to surface).
+    pub fn heard(&mut self, sent_at: Instant, now: Instant) {
+        if self.inflight_since.is_some_and(|t| t <= sent_at) {
+            self.inflight_since = None;
+        }
+        self.last_reply = self.last_reply.max(now);
+    }
 }
 
 /// One peer's state.

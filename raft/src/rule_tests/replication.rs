@@ -6,7 +6,9 @@ use super::{
 };
 use crate::messages::Outgoing;
 use crate::replication::{backup_next_index, AppendSent, Why};
-use crate::state::{Dirty, RaftState, Role, HEARTBEAT, INFLIGHT_TIMEOUT};
+use crate::state::{
+    Dirty, RaftState, Role, ELECTION_TIMEOUT_MS, HEARTBEAT, INFLIGHT_TIMEOUT, QUICK_FAILURE, QUORUM_TIMEOUT,
+};
 use std::time::{Duration, Instant};
 
 fn ms(n: u64) -> Duration {
@@ -508,7 +510,7 @@ fn a_burst_of_starts_sends_one_message_per_follower_then_one_batch() {
 fn an_unanswered_message_is_resent_after_the_inflight_timeout() {
     let t0 = Instant::now();
     let mut l = peer(0, 3, 0, &[], t0);
-    elect(&mut l, t0);
+    let hb = elect(&mut l, t0);
     let mut out = Vec::new();
     l.start_command(cmd(1), t0, &mut out);
     out.clear();
@@ -520,9 +522,11 @@ fn an_unanswered_message_is_resent_after_the_inflight_timeout() {
     assert_eq!(args.entries, ents(1, &[1]));
     assert_eq!(sent.sent_at, t1);
     assert_eq!(l.progress[1].inflight_since, Some(t1), "a new token");
-    // The heartbeat path retries too.
+    // The heartbeat path retries too (follower 2's answer keeps us leader).
+    let late = t1 + INFLIGHT_TIMEOUT;
+    l.handle_append_reply(2, &appends_to(&hb, 2)[0].1, &ok(1), late - ms(1), &mut out);
     out.clear();
-    l.tick(t1 + INFLIGHT_TIMEOUT, &mut out);
+    l.tick(late, &mut out);
     assert_eq!(appends_to(&out, 1)[0].0.entries.len(), 1);
 }
 
@@ -633,7 +637,7 @@ fn a_reply_to_a_later_message_frees_the_inflight_slot_but_an_earlier_one_does_no
 }
 
 #[test]
-fn send_failure_clears_only_the_matching_token_and_does_not_resend() {
+fn a_slow_send_failure_clears_only_the_matching_token_and_does_not_resend() {
     let t0 = Instant::now();
     let mut l = peer(0, 3, 0, &[], t0);
     elect(&mut l, t0);
@@ -641,22 +645,120 @@ fn send_failure_clears_only_the_matching_token_and_does_not_resend() {
     let t1 = t0 + ms(1);
     l.start_command(cmd(1), t1, &mut out);
     out.clear();
-    l.handle_send_failure(1, 1, Some(t0));
+    // Failures that took as long as a partition's do.
+    let late = t1 + QUICK_FAILURE;
+    l.handle_send_failure(1, 1, Some(t0), t0, late, &mut out);
     assert_eq!(l.progress[1].inflight_since, Some(t1), "another message");
-    l.handle_send_failure(1, 1, None);
+    l.handle_send_failure(1, 1, None, t1, late, &mut out);
     assert_eq!(l.progress[1].inflight_since, Some(t1), "a heartbeat");
-    l.handle_send_failure(1, 0, Some(t1));
+    l.handle_send_failure(1, 0, Some(t1), t1, late, &mut out);
     assert_eq!(l.progress[1].inflight_since, Some(t1), "another term");
-    l.handle_send_failure(1, 1, Some(t1));
+    l.handle_send_failure(1, 1, Some(t1), t1, late, &mut out);
     assert_eq!(l.progress[1].inflight_since, None);
     assert_eq!(l.progress[2].inflight_since, Some(t1), "other followers untouched");
-    // No retry before the heartbeat is due...
-    l.tick(t1 + ms(1), &mut out);
     assert!(out.is_empty(), "no immediate resend: {out:?}");
+    // No retry before the heartbeat is due...
+    l.tick(late + ms(1), &mut out);
+    assert!(out.is_empty(), "no resend before the heartbeat: {out:?}");
     // ...and then the entries go again.
     l.tick(t1 + HEARTBEAT, &mut out);
     let a = appends_to(&out, 1);
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].0.entries, ents(1, &[1]));
     l.check_invariants();
+}
+
+#[test]
+fn a_quick_send_failure_is_a_drop_and_is_resent_at_once() {
+    let t0 = Instant::now();
+    let mut l = peer(0, 3, 0, &[], t0);
+    elect(&mut l, t0);
+    let mut out = Vec::new();
+    let t1 = t0 + ms(1);
+    l.start_command(cmd(1), t1, &mut out);
+    out.clear();
+    let t2 = t1 + QUICK_FAILURE - ms(1);
+    l.handle_send_failure(1, 1, Some(t1), t1, t2, &mut out);
+    let a = appends_to(&out, 1);
+    assert_eq!(a.len(), 1, "the dropped entries go again now: {out:?}");
+    assert_eq!(a[0].0.entries, ents(1, &[1]));
+    assert_eq!(l.progress[1].inflight_since, Some(t2));
+    assert!(appends_to(&out, 2).is_empty(), "only to the follower that missed them");
+    out.clear();
+    // A dropped heartbeat is resent too, unless entries are in flight
+    // (their reply will tell the follower as much).
+    l.handle_send_failure(1, 1, None, t2, t2 + ms(1), &mut out);
+    assert!(out.is_empty(), "entries in flight: {out:?}");
+    l.handle_append_reply(1, &a[0].1, &ok(1), t2 + ms(2), &mut out);
+    out.clear();
+    let t3 = t2 + ms(3);
+    l.handle_send_failure(1, 1, None, t3, t3 + ms(1), &mut out);
+    let hb = appends_to(&out, 1);
+    assert_eq!(hb.len(), 1, "a dropped heartbeat is resent: {out:?}");
+    assert!(hb[0].0.entries.is_empty());
+    out.clear();
+    // Not by a peer that is no longer leader of that term.
+    l.handle_send_failure(1, 0, None, t3, t3 + ms(1), &mut out);
+    assert!(out.is_empty(), "an old term's message: {out:?}");
+    l.check_invariants();
+}
+
+#[test]
+fn a_leader_without_replies_from_a_majority_steps_down() {
+    let t0 = Instant::now();
+    let mut l = peer(0, 5, 0, &[], t0);
+    let hb = elect(&mut l, t0);
+    assert_eq!(l.next_wakeup(t0), t0 + HEARTBEAT.min(QUORUM_TIMEOUT));
+    let mut out = Vec::new();
+    // One follower answers now and then: not a majority of five.
+    let mut t = t0;
+    while t < t0 + QUORUM_TIMEOUT - ms(1) {
+        t += ms(50);
+        let (_, sent) = appends_to(&hb, 1).remove(0);
+        l.handle_append_reply(1, &sent, &ok(1), t, &mut out);
+    }
+    l.tick(t0 + QUORUM_TIMEOUT - ms(1), &mut out);
+    assert!(l.is_leader());
+    assert_eq!(l.quorum_deadline(), Some(t0 + QUORUM_TIMEOUT));
+    l.tick(t0 + QUORUM_TIMEOUT, &mut out);
+    assert!(!l.is_leader(), "cut off from the majority: steps down");
+    assert_eq!(l.current_term(), 1, "without starting an election");
+    assert!(l.next_wakeup(t0 + QUORUM_TIMEOUT) >= t0 + QUORUM_TIMEOUT + ms(ELECTION_TIMEOUT_MS.start));
+    l.check_invariants();
+}
+
+#[test]
+fn replies_from_a_majority_keep_the_leader_and_move_its_deadline() {
+    let t0 = Instant::now();
+    let mut l = peer(0, 5, 0, &[], t0);
+    let hb = elect(&mut l, t0);
+    let mut out = Vec::new();
+    let t1 = t0 + ms(250);
+    for p in [2, 4] {
+        let (_, sent) = appends_to(&hb, p).remove(0);
+        l.handle_append_reply(p, &sent, &ok(1), t1 + ms(p as u64), &mut out);
+    }
+    // The second most recent reply sets the deadline.
+    assert_eq!(l.quorum_deadline(), Some(t1 + ms(2) + QUORUM_TIMEOUT));
+    l.tick(t0 + QUORUM_TIMEOUT + ms(1), &mut out);
+    assert!(l.is_leader());
+    // A stale reply, to another term's message, does not count.
+    let mut old = appends_to(&hb, 3).remove(0).1;
+    old.term = 0;
+    l.handle_append_reply(3, &old, &ok(1), t1 + ms(10), &mut out);
+    assert_eq!(l.quorum_deadline(), Some(t1 + ms(2) + QUORUM_TIMEOUT));
+    l.tick(t1 + ms(2) + QUORUM_TIMEOUT, &mut out);
+    assert!(!l.is_leader());
+}
+
+#[test]
+fn a_single_peer_leader_never_steps_down() {
+    let t0 = Instant::now();
+    let mut l = peer(0, 1, 0, &[], t0);
+    let mut out = Vec::new();
+    l.tick(t0 + ms(1000), &mut out);
+    assert!(l.is_leader());
+    assert_eq!(l.quorum_deadline(), None);
+    l.tick(t0 + ms(100_000), &mut out);
+    assert!(l.is_leader());
 }
