@@ -756,9 +756,10 @@ fn a_single_peer_leader_never_steps_down() {
     let t0 = Instant::now();
     let mut l = peer(0, 1, 0, &[], t0);
     let mut out = Vec::new();
-    l.tick(t0 + ms(1000), &mut out);
+    let elected = t0 + ms(ELECTION_TIMEOUT_MS.end);
+    l.tick(elected, &mut out);
     assert!(l.is_leader());
     assert_eq!(l.quorum_deadline(), None);
-    l.tick(t0 + ms(100_000), &mut out);
+    l.tick(elected + QUORUM_TIMEOUT * 100, &mut out);
     assert!(l.is_leader());
 }
