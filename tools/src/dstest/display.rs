@@ -26,7 +26,8 @@ impl Counts {
 }
 
 /// The progress display on stderr (hidden when stderr is not a terminal;
-/// messages are then printed as plain lines).
+/// messages are then printed as plain lines, and so is the progress, at
+/// every percent of the runs).
 pub struct Display {
     multi: MultiProgress,
     total: ProgressBar,
@@ -103,6 +104,11 @@ impl Display {
                 self.total.set_message(format!("{} failed", self.failed));
             }
             self.total.inc(1);
+            if self.multi.is_hidden() {
+                if let Some(line) = plain_progress(&self.total, self.failed) {
+                    eprintln!("{line}");
+                }
+            }
         }
     }
 
@@ -114,5 +120,51 @@ impl Display {
             pb.finish_and_clear();
         }
         let _ = self.multi.clear();
+    }
+}
+
+/// Without a terminal (CI, `nohup`): a progress line whenever the finished
+/// runs reach another percent of the total.
+fn plain_progress(total: &ProgressBar, failed: u64) -> Option<String> {
+    let (done, len) = (total.position(), total.length().unwrap_or(0));
+    let step = (len / 100).max(1);
+    if done % step != 0 && done != len {
+        return None;
+    }
+    let elapsed = total.elapsed().as_secs();
+    let eta = if done == 0 { 0 } else { elapsed * (len - done) / done };
+    Some(format!("dstest: {done}/{len} runs, {failed} failed, elapsed {}, ETA {}", hms(elapsed), hms(eta)))
+}
+
+fn hms(secs: u64) -> String {
+    format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_progress_prints_at_each_percent_and_at_the_end() {
+        let pb = ProgressBar::hidden();
+        pb.set_length(250);
+        let lines: Vec<u64> = (1..=250)
+            .filter(|_| {
+                pb.inc(1);
+                plain_progress(&pb, 0).is_some()
+            })
+            .map(|_| pb.position())
+            .collect();
+        assert_eq!(lines.len(), 125, "every 2 runs: {lines:?}");
+        assert_eq!(lines.last(), Some(&250));
+        let line = plain_progress(&pb, 3).expect("at the end");
+        assert!(line.starts_with("dstest: 250/250 runs, 3 failed, elapsed 0:00:0"), "{line}");
+        assert!(line.ends_with("ETA 0:00:00"), "{line}");
+    }
+
+    #[test]
+    fn hms_formats_hours_minutes_seconds() {
+        assert_eq!(hms(0), "0:00:00");
+        assert_eq!(hms(3725), "1:02:05");
     }
 }
