@@ -132,7 +132,7 @@ fn plain_progress(total: &ProgressBar, failed: u64) -> Option<String> {
         return None;
     }
     let elapsed = total.elapsed().as_secs();
-    let eta = if done == 0 { 0 } else { elapsed * (len - done) / done };
+    let eta = (elapsed * (len - done)).checked_div(done).unwrap_or(0);
     Some(format!("dstest: {done}/{len} runs, {failed} failed, elapsed {}, ETA {}", hms(elapsed), hms(eta)))
 }
 
