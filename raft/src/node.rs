@@ -140,7 +140,7 @@ impl Node {
                                 node.with_state(|st, now, out| st.handle_append_reply(to, &sent, &reply, now, out))
                             }
                             None if !node.killed() => node.with_state(|st, now, out| {
-                                st.handle_send_failure(to, sent.term, sent.token(), sent.sent_at, now, out)
+                                st.handle_send_failure(to, sent.term, sent.sent_at, sent.held_slot(), now, out)
                             }),
                             None => {}
                         },
@@ -156,8 +156,7 @@ impl Node {
                                 node.with_state(|st, now, out| st.handle_snapshot_reply(to, &sent, &reply, now, out))
                             }
                             None if !node.killed() => node.with_state(|st, now, out| {
-                                let token = Some(sent.sent_at);
-                                st.handle_send_failure(to, sent.term, token, sent.sent_at, now, out)
+                                st.handle_send_failure(to, sent.term, sent.sent_at, true, now, out)
                             }),
                             None => {}
                         },

@@ -36,9 +36,10 @@ impl AppendSent {
         AppendSent { term: args.term, prev_log_index: args.prev_log_index, entries: args.entries.len() as u64, sent_at }
     }
 
-    /// The in-flight token, if this message carried entries.
-    pub fn token(&self) -> Option<Instant> {
-        (self.entries > 0).then_some(self.sent_at)
+    /// True if this message carried entries, and so took the follower's
+    /// in-flight slot.
+    pub fn held_slot(&self) -> bool {
+        self.entries > 0
     }
 }
 
@@ -216,17 +217,17 @@ impl RaftState {
     }
 
     /// An AppendEntries or InstallSnapshot of `sent_term`, sent at
-    /// `sent_at`, got no reply. It frees the follower's in-flight slot if
-    /// it held it (`token`). A quick failure is a message the network
-    /// dropped: send again now. A slow one (a partition, a crashed peer)
-    /// waits for the next heartbeat, so an unreachable peer is not
-    /// hammered.
+    /// `sent_at`, got no reply. If it `held_slot` (it carried entries or a
+    /// snapshot) and still does, the follower's in-flight slot is freed. A
+    /// quick failure is a message the network dropped: send again now. A
+    /// slow one (a partition, a crashed peer) waits for the next heartbeat,
+    /// so an unreachable peer is not hammered.
     pub fn handle_send_failure(
         &mut self,
         to: usize,
         sent_term: u64,
-        token: Option<Instant>,
         sent_at: Instant,
+        held_slot: bool,
         now: Instant,
         out: &mut Vec<Outgoing>,
     ) {
@@ -234,7 +235,7 @@ impl RaftState {
             return;
         }
         let p = &mut self.progress[to];
-        if token.is_some() && p.inflight_since == token {
+        if held_slot && p.inflight_since == Some(sent_at) {
             p.inflight_since = None;
         }
         if now.saturating_duration_since(sent_at) < QUICK_FAILURE {

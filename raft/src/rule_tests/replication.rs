@@ -607,16 +607,21 @@ fn a_follower_behind_the_snapshot_gets_install_snapshot() {
     l.check_invariants();
 }
 
+/// A leader of three that sent entry 1 at the returned time (it holds both
+/// followers' in-flight slots), with the heartbeats of its election.
+fn leader_sending_one_entry(t0: Instant) -> (RaftState, Vec<Outgoing>, Instant) {
+    let mut l = peer(0, 3, 0, &[], t0);
+    let heartbeats = elect(&mut l, t0);
+    let t1 = t0 + ms(1);
+    l.start_command(cmd(1), t1, &mut Vec::new());
+    (l, heartbeats, t1)
+}
+
 #[test]
 fn a_reply_to_a_later_message_frees_the_inflight_slot_but_an_earlier_one_does_not() {
-    let t0 = Instant::now();
-    let mut l = peer(0, 3, 0, &[], t0);
-    let hb = elect(&mut l, t0);
+    let (mut l, hb, t1) = leader_sending_one_entry(Instant::now());
     let mut out = Vec::new();
-    let t1 = t0 + ms(1);
-    l.start_command(cmd(1), t1, &mut out);
     assert_eq!(l.progress[1].inflight_since, Some(t1));
-    out.clear();
     // The reply to the initial heartbeat, sent before the entries.
     let (_, hb1) = appends_to(&hb, 1).remove(0);
     l.handle_append_reply(1, &hb1, &ok(1), t1 + ms(1), &mut out);
@@ -639,21 +644,17 @@ fn a_reply_to_a_later_message_frees_the_inflight_slot_but_an_earlier_one_does_no
 #[test]
 fn a_slow_send_failure_clears_only_the_matching_token_and_does_not_resend() {
     let t0 = Instant::now();
-    let mut l = peer(0, 3, 0, &[], t0);
-    elect(&mut l, t0);
+    let (mut l, _, t1) = leader_sending_one_entry(t0);
     let mut out = Vec::new();
-    let t1 = t0 + ms(1);
-    l.start_command(cmd(1), t1, &mut out);
-    out.clear();
     // Failures that took as long as a partition's do.
     let late = t1 + QUICK_FAILURE;
-    l.handle_send_failure(1, 1, Some(t0), t0, late, &mut out);
+    l.handle_send_failure(1, 1, t0, true, late, &mut out);
     assert_eq!(l.progress[1].inflight_since, Some(t1), "another message");
-    l.handle_send_failure(1, 1, None, t1, late, &mut out);
+    l.handle_send_failure(1, 1, t1, false, late, &mut out);
     assert_eq!(l.progress[1].inflight_since, Some(t1), "a heartbeat");
-    l.handle_send_failure(1, 0, Some(t1), t1, late, &mut out);
+    l.handle_send_failure(1, 0, t1, true, late, &mut out);
     assert_eq!(l.progress[1].inflight_since, Some(t1), "another term");
-    l.handle_send_failure(1, 1, Some(t1), t1, late, &mut out);
+    l.handle_send_failure(1, 1, t1, true, late, &mut out);
     assert_eq!(l.progress[1].inflight_since, None);
     assert_eq!(l.progress[2].inflight_since, Some(t1), "other followers untouched");
     assert!(out.is_empty(), "no immediate resend: {out:?}");
@@ -670,15 +671,10 @@ fn a_slow_send_failure_clears_only_the_matching_token_and_does_not_resend() {
 
 #[test]
 fn a_quick_send_failure_is_a_drop_and_is_resent_at_once() {
-    let t0 = Instant::now();
-    let mut l = peer(0, 3, 0, &[], t0);
-    elect(&mut l, t0);
+    let (mut l, _, t1) = leader_sending_one_entry(Instant::now());
     let mut out = Vec::new();
-    let t1 = t0 + ms(1);
-    l.start_command(cmd(1), t1, &mut out);
-    out.clear();
     let t2 = t1 + QUICK_FAILURE - ms(1);
-    l.handle_send_failure(1, 1, Some(t1), t1, t2, &mut out);
+    l.handle_send_failure(1, 1, t1, true, t2, &mut out);
     let a = appends_to(&out, 1);
     assert_eq!(a.len(), 1, "the dropped entries go again now: {out:?}");
     assert_eq!(a[0].0.entries, ents(1, &[1]));
@@ -687,18 +683,18 @@ fn a_quick_send_failure_is_a_drop_and_is_resent_at_once() {
     out.clear();
     // A dropped heartbeat is resent too, unless entries are in flight
     // (their reply will tell the follower as much).
-    l.handle_send_failure(1, 1, None, t2, t2 + ms(1), &mut out);
+    l.handle_send_failure(1, 1, t2, false, t2 + ms(1), &mut out);
     assert!(out.is_empty(), "entries in flight: {out:?}");
     l.handle_append_reply(1, &a[0].1, &ok(1), t2 + ms(2), &mut out);
     out.clear();
     let t3 = t2 + ms(3);
-    l.handle_send_failure(1, 1, None, t3, t3 + ms(1), &mut out);
+    l.handle_send_failure(1, 1, t3, false, t3 + ms(1), &mut out);
     let hb = appends_to(&out, 1);
     assert_eq!(hb.len(), 1, "a dropped heartbeat is resent: {out:?}");
     assert!(hb[0].0.entries.is_empty());
     out.clear();
     // Not by a peer that is no longer leader of that term.
-    l.handle_send_failure(1, 0, None, t3, t3 + ms(1), &mut out);
+    l.handle_send_failure(1, 0, t3, false, t3 + ms(1), &mut out);
     assert!(out.is_empty(), "an old term's message: {out:?}");
     l.check_invariants();
 }
