@@ -478,15 +478,9 @@ impl Harness {
                     while t1.elapsed() < Duration::from_secs(2) {
                         let (nd, cmd1) = self.n_committed(index);
                         if nd > 0 && nd >= expected_servers && cmd1.as_ref() == Some(&cmd) {
-                            if raft::debug::enabled(Topic::Test) {
-                                let ms = t0.elapsed().as_millis();
-                                raft::debug::print(
-                                    Topic::Test,
-                                    None,
-                                    0,
-                                    format_args!("one: index {index} on {nd} in {ms} ms"),
-                                );
-                            }
+                            let ms = t0.elapsed().as_millis();
+                            let line = format_args!("one: index {index} on {nd} in {ms} ms");
+                            raft::debug::print(Topic::Test, None, 0, line);
                             return index;
                         }
                         thread::sleep(Duration::from_millis(20));
