@@ -8,11 +8,13 @@
 //! Due entries are handed to the pool, which also runs RPC handlers.
 //!
 //! The pool starts up to [`CORE_WORKERS`] threads at once. Beyond that it
-//! grows only when the oldest ready job has waited [`STARVED`] with no idle
-//! worker, one thread at a time: a burst of short jobs is drained by the core
-//! workers, while handlers that block (a key/value server waiting for a
-//! commit) still get threads and cannot starve the handlers they wait for.
-//! A worker idle for [`IDLE_EXIT`] exits.
+//! grows only when jobs wait, no worker is idle, and no worker has taken a
+//! job from the queue for [`STARVED`]: one thread per such period. Busy
+//! workers that make progress, even slowly on a machine whose cores are taken
+//! by other processes, are not starved and get no company; handlers that
+//! block (a key/value server waiting for a commit) stop taking jobs, so they
+//! still get threads and cannot starve the handlers they wait for. A worker
+//! idle for [`IDLE_EXIT`] exits.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -26,9 +28,9 @@ pub(crate) type Job = Box<dyn FnOnce() + Send>;
 const IDLE_EXIT: Duration = Duration::from_secs(2);
 /// Workers started without waiting.
 const CORE_WORKERS: usize = 4;
-/// How long the oldest ready job may wait, with every worker busy, before the
-/// pool adds a worker.
-const STARVED: Duration = Duration::from_millis(5);
+/// How long jobs may wait, with every worker busy and none taking a job from
+/// the queue, before the pool adds a worker.
+const STARVED: Duration = Duration::from_millis(10);
 
 struct Timed {
     at: Instant,
@@ -55,8 +57,13 @@ impl Ord for Timed {
 
 #[derive(Default)]
 struct State {
-    /// Jobs ready to run, with the time they became ready.
-    ready: VecDeque<(Instant, Job)>,
+    /// Jobs ready to run.
+    ready: VecDeque<Job>,
+    /// Jobs taken from `ready` by workers, ever: the pool's progress.
+    taken: u64,
+    /// While jobs wait and no worker is idle: since when, and `taken` then.
+    /// Unchanged progress over [`STARVED`] adds a worker.
+    starving: Option<(Instant, u64)>,
     timers: BinaryHeap<Reverse<Timed>>,
     seq: u64,
     /// Workers blocked waiting for work.
@@ -119,7 +126,7 @@ impl Executor {
             drop(job); // dropping a call's job fails the call
             return;
         }
-        s.ready.push_back((Instant::now(), job));
+        s.ready.push_back(job);
         wake_or_add_workers(&self.inner, &mut s, 1);
     }
 
@@ -213,23 +220,32 @@ fn timer_loop(inner: &Arc<Inner>) {
         let mut moved = 0;
         while s.timers.peek().is_some_and(|Reverse(t)| t.at <= now) {
             let Reverse(t) = s.timers.pop().expect("peeked");
-            s.ready.push_back((t.at, t.job));
+            s.ready.push_back(t.job);
             moved += 1;
         }
         if moved > 0 {
             wake_or_add_workers(inner, &mut s, moved);
         }
-        // Starvation: every worker busy and the oldest job kept waiting.
+        // Starvation: jobs wait, every worker is busy, and none has taken a
+        // job for STARVED (they are blocked, not merely slow).
         let mut next = s.timers.peek().map(|Reverse(t)| t.at);
-        if s.idle == 0 {
-            if let Some(&(since, _)) = s.ready.front() {
-                if now.duration_since(since) >= STARVED {
-                    add_worker(inner, &mut s);
-                    s.ready.front_mut().expect("non-empty").0 = now; // one worker per period
+        if s.idle == 0 && !s.ready.is_empty() {
+            let since = match s.starving {
+                Some((since, taken)) if taken == s.taken => {
+                    if now.duration_since(since) >= STARVED {
+                        add_worker(inner, &mut s);
+                        now // one worker per period
+                    } else {
+                        since
+                    }
                 }
-                let check = s.ready.front().expect("non-empty").0 + STARVED;
-                next = Some(next.map_or(check, |n| n.min(check)));
-            }
+                _ => now, // first look, or progress since the last: restart the clock
+            };
+            s.starving = Some((since, s.taken));
+            let check = since + STARVED;
+            next = Some(next.map_or(check, |n| n.min(check)));
+        } else {
+            s.starving = None;
         }
         s = match next {
             Some(at) => inner.timer.wait_timeout(s, at.saturating_duration_since(now)).expect("labrpc timer wait").0,
@@ -241,7 +257,8 @@ fn timer_loop(inner: &Arc<Inner>) {
 fn worker_loop(inner: &Arc<Inner>) {
     let mut s = inner.lock();
     loop {
-        if let Some((_, job)) = s.ready.pop_front() {
+        if let Some(job) = s.ready.pop_front() {
+            s.taken += 1;
             drop(s);
             // A panicking job (a handler or a reply callback) is reported by
             // the network; it must not take the worker down with it.
@@ -261,4 +278,66 @@ fn worker_loop(inner: &Arc<Inner>) {
         }
     }
     s.workers -= 1;
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// Handlers that block until all of them run (as a key/value server's
+    /// handlers wait for a commit that a later RPC brings) get a thread each.
+    #[test]
+    fn blocked_workers_get_company() {
+        let exec = Executor::new();
+        let n = 3 * CORE_WORKERS;
+        let arrived = Arc::new((Mutex::new(0), Condvar::new()));
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..n {
+            let (arrived, tx) = (Arc::clone(&arrived), tx.clone());
+            exec.spawn(Box::new(move || {
+                let (count, cv) = &*arrived;
+                let mut c = count.lock().unwrap();
+                *c += 1;
+                cv.notify_all();
+                while *c < n {
+                    c = cv.wait(c).unwrap();
+                }
+                tx.send(()).unwrap();
+            }));
+        }
+        for i in 0..n {
+            rx.recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("{i} of {n} blocked jobs finished: the pool did not grow"));
+        }
+        assert!(exec.stats().peak_workers >= n);
+        exec.shutdown();
+    }
+
+    /// A backlog of short jobs keeps the workers busy but taking jobs: the
+    /// pool stays at its core size however long the queue waits.
+    #[test]
+    fn busy_workers_that_make_progress_get_no_company() {
+        let exec = Executor::new();
+        let n = 2000;
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..n {
+            let tx = tx.clone();
+            exec.spawn(Box::new(move || {
+                let t = Instant::now();
+                while t.elapsed() < Duration::from_micros(200) {
+                    std::hint::spin_loop();
+                }
+                tx.send(()).unwrap();
+            }));
+        }
+        for _ in 0..n {
+            rx.recv_timeout(Duration::from_secs(20)).expect("short jobs finish");
+        }
+        let peak = exec.stats().peak_workers;
+        // Two more than the core allow for this process being descheduled
+        // for a whole STARVED period by others.
+        assert!(peak <= CORE_WORKERS + 2, "peak workers {peak} for a backlog of short jobs");
+        exec.shutdown();
+    }
 }

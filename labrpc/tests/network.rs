@@ -409,7 +409,11 @@ fn threads_now() -> usize {
 
 /// 10^5 messages on an unreliable network with long delays, half of them to
 /// disabled ends (failing after up to 7 s): the network keeps to a handful of
-/// threads because delays live in one timer heap.
+/// threads because delays live in one timer heap. Tens of thousands of
+/// messages are pending at once, so a thread per message would show here; the
+/// bounds leave room for the few workers a pool may add when other processes
+/// take the machine's cores (4 here on an idle machine, up to 13 with six
+/// busy loops beside it on 2 cores).
 #[test]
 fn hundred_thousand_delayed_messages_use_few_threads() {
     let net = Network::with_seed(17);
@@ -458,5 +462,5 @@ fn hundred_thousand_delayed_messages_use_few_threads() {
     );
     assert!(wall < Duration::from_secs(12), "took {wall:?}");
     assert!(peak.load(Ordering::Relaxed) < 40, "peak threads {}", peak.load(Ordering::Relaxed));
-    assert!(stats.peak_workers <= 16, "peak workers {}", stats.peak_workers);
+    assert!(stats.peak_workers <= 24, "peak workers {}", stats.peak_workers);
 }
