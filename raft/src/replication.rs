@@ -28,20 +28,12 @@ pub struct AppendSent {
     pub term: u64,
     pub prev_log_index: u64,
     pub entries: u64,
-    /// The commit index the message told the follower.
-    pub leader_commit: u64,
     pub sent_at: Instant,
 }
 
 impl AppendSent {
     pub fn of(args: &AppendEntriesArgs, sent_at: Instant) -> AppendSent {
-        AppendSent {
-            term: args.term,
-            prev_log_index: args.prev_log_index,
-            entries: args.entries.len() as u64,
-            leader_commit: args.leader_commit,
-            sent_at,
-        }
+        AppendSent { term: args.term, prev_log_index: args.prev_log_index, entries: args.entries.len() as u64, sent_at }
     }
 
     /// True if this message carried entries, and so took the follower's
@@ -204,7 +196,6 @@ impl RaftState {
         let (me, term) = (self.me, self.current_term());
         let p = &mut self.progress[from];
         p.heard(sent.sent_at, now);
-        let mut why = Why::Progress;
         if reply.success {
             let matched = sent.prev_log_index + sent.entries;
             if matched > p.match_index {
@@ -214,13 +205,6 @@ impl RaftState {
             if self.advance_commit() {
                 return self.notify_commit(now, out);
             }
-            // The commit index moved past what this message told the
-            // follower while it was in flight (the notice skipped a follower
-            // with entries in flight), and the follower now holds entries it
-            // could commit: tell it now, not at the next heartbeat.
-            if self.commit_index > sent.leader_commit && matched > sent.leader_commit {
-                why = Why::Commit;
-            }
         } else if p.next_index == sent.prev_log_index + 1 {
             // Still where this probe left it: back up, a term at a time.
             let next = hint.min(sent.prev_log_index).max(p.match_index + 1).min(last + 1);
@@ -228,7 +212,7 @@ impl RaftState {
             p.next_index = next;
             p.inflight_since = None;
         }
-        self.replicate(from, now, why, out);
+        self.replicate(from, now, Why::Progress, out);
         self.debug_check();
     }
 
