@@ -412,7 +412,7 @@ fn threads_now() -> usize {
 /// threads because delays live in one timer heap. Tens of thousands of
 /// messages are pending at once, so a thread per message would show here; the
 /// bounds leave room for the few workers a pool may add when other processes
-/// take the machine's cores (4 here on an idle machine, up to 13 with six
+/// take the machine's cores (4 here on an idle machine, 5–17 over ten runs with six
 /// busy loops beside it on 2 cores).
 #[test]
 fn hundred_thousand_delayed_messages_use_few_threads() {
