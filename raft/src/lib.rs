@@ -26,12 +26,13 @@
 //! does index arithmetic.
 //!
 //! # Debugging
-//! `RAFT_LOG=1` prints one line per event (see [`debug`]); the `dslogs`
-//! tool lays them out with one column per peer.
+//! `RAFT_LOG=1` prints one line per event through the `lablog` crate
+//! (leadership and terms at info, other events at debug, every RPC at
+//! trace: `RAFT_LOG=trace`); the `dslogs` tool lays them out with one column
+//! per peer.
 
 pub mod apply;
 pub mod compaction;
-pub mod debug;
 pub mod election;
 pub mod log;
 #[cfg(all(test, loom))]
@@ -45,12 +46,13 @@ pub mod state;
 #[cfg(all(test, not(loom)))]
 mod rule_tests;
 
+use crossbeam::channel::Sender;
+use lablog::Topic;
 use labrpc::{ClientEnd, Service};
 use node::Node;
 use persister::Persister;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -136,9 +138,13 @@ impl Raft {
         persister: Arc<Persister>,
         apply_ch: Sender<ApplyMsg>,
     ) -> Result<Raft, PersistError> {
+        lablog::init_or_panic();
         let raft = Raft::new_idle(peers, me, persister)?;
         raft.node.spawn("ticker", |n| n.run_ticker());
-        raft.node.spawn("applier", move |n| n.run_applier(&apply_ch));
+        raft.node.spawn("applier", move |n| {
+            let node = Arc::clone(&n);
+            n.run_applier(|m| node.deliver(&apply_ch, m))
+        });
         Ok(raft)
     }
 
@@ -197,13 +203,13 @@ impl Raft {
         let (a, b, c) = (Arc::clone(&self.node), Arc::clone(&self.node), Arc::clone(&self.node));
         Service::new("Raft")
             .method("RequestVote", move |args: messages::RequestVoteArgs| {
-                a.with_state(|st, now, _| st.handle_request_vote(&args, now))
+                a.handle(Topic::Vote, args.candidate_id, &args, |st, now| st.handle_request_vote(&args, now))
             })
             .method("AppendEntries", move |args: messages::AppendEntriesArgs| {
-                b.with_state(|st, now, _| st.handle_append_entries(&args, now))
+                b.handle(Topic::Log, args.leader_id, &args, |st, now| st.handle_append_entries(&args, now))
             })
             .method("InstallSnapshot", move |args: messages::InstallSnapshotArgs| {
-                c.with_state(|st, now, _| st.handle_install_snapshot(&args, now))
+                c.handle(Topic::Snap, args.leader_id, &args, |st, now| st.handle_install_snapshot(&args, now))
             })
     }
 }

@@ -3,9 +3,9 @@
 
 use crate::config::Harness;
 use crate::{Cmd, SNAPSHOT_INTERVAL};
+use crossbeam::channel::Receiver;
 use raft::{ApplyMsg, Raft};
 use std::collections::HashMap;
-use std::sync::mpsc::Receiver;
 
 /// What the appliers recorded (`cfg.logs`, `cfg.lastApplied`,
 /// `cfg.applyErr`, `cfg.maxIndex`).

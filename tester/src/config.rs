@@ -2,16 +2,16 @@
 
 use crate::appliers::{self, Applied};
 use crate::{Cmd, CURRENT, TEST_TIME_LIMIT};
+use lablog::tlog;
 use labrpc::{Network, Server};
 use persister::Persister;
-use raft::debug::Topic;
 use raft::Raft;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -59,7 +59,7 @@ impl Deref for Config {
 }
 
 fn fatal(msg: String) -> ! {
-    raft::debug::print(Topic::Test, None, 0, format_args!("FAIL {msg}"));
+    tlog!("FAIL {msg}");
     panic!("{msg}")
 }
 
@@ -68,6 +68,7 @@ impl Config {
     /// `n` peers started with the plain applier, or the snapshotting one
     /// when `snapshot`, all connected.
     pub fn new(n: usize, unreliable: bool, snapshot: bool) -> Config {
+        lablog::init_or_panic();
         let net = Network::new();
         let seed = net.seed();
         let inner = Arc::new(Harness {
@@ -169,7 +170,7 @@ impl Harness {
     /// a copy of the persister (so the killed instance cannot change what the
     /// next one reads), kill it.
     pub fn crash1(&self, i: usize) {
-        raft::debug::print(Topic::Test, None, 0, format_args!("crash S{i}"));
+        tlog!("crash S{i}");
         self.disconnect(i);
         self.net.delete_server(&i.to_string());
         let (rf, applier) = {
@@ -193,7 +194,7 @@ impl Harness {
     /// persisted state, ingesting its snapshot as a service would.
     pub fn start1(&self, i: usize) {
         self.crash1(i);
-        raft::debug::print(Topic::Test, None, 0, format_args!("start S{i}"));
+        tlog!("start S{i}");
         let names: Vec<String> = (0..self.n).map(|_| self.rand_string(20)).collect();
         let ends = names
             .iter()
@@ -219,7 +220,9 @@ impl Harness {
             p.saved[i] = Some(Arc::clone(&persister));
             persister
         };
-        let (tx, rx) = mpsc::channel();
+        // Unbuffered, as the Go kit's `chan ApplyMsg`: a Raft that sends
+        // while holding its lock deadlocks against `snapshot()` here.
+        let (tx, rx) = crossbeam::channel::bounded(0);
         let rf = Raft::make(ends, i, persister, tx).unwrap_or_else(|e| fatal(e.to_string()));
         let inner = self.self_arc();
         let (snapshot, rf2) = (self.snapshot, rf.clone());
@@ -287,14 +290,14 @@ impl Harness {
 
     /// Attaches peer i to the network (ends to and from connected peers).
     pub fn connect(&self, i: usize) {
-        raft::debug::print(Topic::Test, None, 0, format_args!("connect S{i}"));
+        tlog!("connect S{i}");
         self.lock().connected[i] = true;
         self.set_enabled(i, true);
     }
 
     /// Detaches peer i (every end to and from it).
     pub fn disconnect(&self, i: usize) {
-        raft::debug::print(Topic::Test, None, 0, format_args!("disconnect S{i}"));
+        tlog!("disconnect S{i}");
         self.lock().connected[i] = false;
         self.set_enabled(i, false);
     }
@@ -479,8 +482,7 @@ impl Harness {
                         let (nd, cmd1) = self.n_committed(index);
                         if nd > 0 && nd >= expected_servers && cmd1.as_ref() == Some(&cmd) {
                             let ms = t0.elapsed().as_millis();
-                            let line = format_args!("one: index {index} on {nd} in {ms} ms");
-                            raft::debug::print(Topic::Test, None, 0, line);
+                            tlog!("one: index {index} on {nd} in {ms} ms");
                             return index;
                         }
                         thread::sleep(Duration::from_millis(20));
@@ -501,7 +503,7 @@ impl Harness {
     /// Starts a test: prints its description and marks the counters.
     pub fn begin(&self, description: &str) {
         println!("{description} ...");
-        raft::debug::print(Topic::Test, None, 0, format_args!("{description}"));
+        tlog!("{description}");
         let max_index0 = self.lock().applied.max_index;
         *self.mark.lock().unwrap() =
             Mark { t0: Instant::now(), rpcs0: self.rpc_total(), bytes0: self.bytes_total(), max_index0 };
