@@ -54,6 +54,7 @@ pub struct InstallSnapshotArgs {
     pub leader_id: usize,
     pub last_included_index: u64,
     pub last_included_term: u64,
+    #[serde(with = "labgob::bytes")]
     pub data: Vec<u8>,
 }
 

@@ -25,6 +25,8 @@ pub(crate) struct Node {
     peers: Vec<ClientEnd>,
     persister: Arc<Persister>,
     state: Mutex<RaftState>,
+    /// Where the saved state's entries are; used under `state`'s lock.
+    encoder: std::sync::Mutex<persist::Encoder>,
     /// The ticker waits here for its next deadline; woken when that
     /// deadline moves earlier, and by `kill`.
     ticker_cv: Condvar,
@@ -48,6 +50,7 @@ impl Node {
             peers,
             persister,
             state: Mutex::new(st),
+            encoder: std::sync::Mutex::new(persist::Encoder::new()),
             ticker_cv: Condvar::new(),
             apply_cv: Condvar::new(),
             killed: AtomicBool::new(false),
@@ -105,33 +108,45 @@ impl Node {
         })
     }
 
-    /// Saves what the last rule changed: the state alone, or the state and
-    /// the snapshot together.
+    /// Saves what the last rule changed: the state alone (only the bytes
+    /// that changed, see [`persist::Encoder`]), or the state and the
+    /// snapshot together. Called with the state locked.
     fn persist(&self, st: &mut RaftState) {
         let dirty = st.take_dirty();
+        if !dirty.state && !dirty.snapshot {
+            return;
+        }
+        let mut enc = self.encoder.lock().expect("raft encoder");
         if dirty.snapshot {
-            let bytes = persist::encode(st);
-            dlog!(
-                Topic::Pers,
-                self.me,
-                st.current_term(),
-                "saved state ({} B) and snapshot ({} B)",
-                bytes.len(),
-                st.snapshot().len()
-            );
+            let bytes = enc.full(st);
+            let (n, snap) = (bytes.len(), st.snapshot().len());
+            dlog!(Topic::Pers, self.me, st.current_term(), "saved state ({n} B) and snapshot ({snap} B)");
             self.persister.save(bytes, Some(st.snapshot().to_vec()));
-        } else if dirty.state {
-            let bytes = persist::encode(st);
-            dlog!(
-                Topic::Pers,
-                self.me,
-                st.current_term(),
-                "saved state ({} B, log {}..={})",
-                bytes.len(),
-                st.log().snapshot_index(),
-                st.log().last_index()
+        } else {
+            match enc.save(st) {
+                persist::Save::Full(bytes) => self.persister.save_raft_state(bytes),
+                persist::Save::Splice { keep, tail } => self.persister.splice_raft_state(keep, &tail),
+            }
+            let (log, n) = (st.log(), self.persister.raft_state_size());
+            let (first, last) = (log.snapshot_index(), log.last_index());
+            dlog!(Topic::Pers, self.me, st.current_term(), "saved state ({n} B, log {first}..={last})");
+        }
+        #[cfg(debug_assertions)]
+        self.check_saved(st);
+    }
+
+    /// Debug builds: now and then, the saved bytes are exactly the full
+    /// encoding of the state (the incremental saves lost nothing).
+    #[cfg(debug_assertions)]
+    fn check_saved(&self, st: &RaftState) {
+        use std::sync::atomic::AtomicU32;
+        static SAVES: AtomicU32 = AtomicU32::new(0);
+        if SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 16 == 0 {
+            assert!(
+                self.persister.read_raft_state() == persist::encode(st),
+                "raft S{}: the saved state differs from the state's encoding",
+                self.me
             );
-            self.persister.save_raft_state(bytes);
         }
     }
 

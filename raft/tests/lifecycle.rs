@@ -143,8 +143,12 @@ fn corrupt_persisted_state_is_refused_with_a_clear_error() {
             Err(e) => assert!(e.to_string().contains(expect), "error {e:?} does not mention {expect:?}"),
         }
     };
-    check(good[..good.len() - 1].to_vec(), None, "cannot decode");
-    check(vec![0xff; 12], None, "Raft state: labgob: cannot decode");
+    check(good[..good.len() - 1].to_vec(), None, "persisted state of peer 0 is unusable: Raft state: ");
+    check(vec![0xff; 12], None, "Raft state: the header is said to be");
+    let mut bad_header = good.clone();
+    let n = bad_header.len();
+    bad_header[n - 5] ^= 0x5a;
+    check(bad_header, None, "Raft state: ");
     check(Vec::new(), Some(vec![1, 2, 3]), "no Raft state");
     check(good.clone(), Some(vec![1]), "says none was taken");
     // The intact state still loads.
