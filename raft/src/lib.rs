@@ -115,15 +115,6 @@ pub struct Raft {
     node: Arc<Node>,
 }
 
-/// A per-peer seed: from `LABRPC_SEED` when set (so a run can be replayed),
-/// else random.
-fn seed_for(me: usize, term: u64) -> u64 {
-    match std::env::var("LABRPC_SEED").ok().and_then(|s| s.trim().parse::<u64>().ok()) {
-        Some(s) => s ^ (me as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ term.rotate_left(32),
-        None => rand::random(),
-    }
-}
-
 impl Raft {
     /// Creates peer `me` of `peers.len()`, restoring whatever `persister`
     /// holds (the service has already loaded the snapshot, if any), and
@@ -153,7 +144,9 @@ impl Raft {
         let n = peers.len();
         assert!(me < n, "raft: make: me = {me} but peers has {n} ends");
         let persisted = persist::decode(me, n, &persister.read_raft_state(), persister.read_snapshot())?;
-        let seed = seed_for(me, persisted.current_term);
+        // The peer's own stream from LABRPC_SEED (replayable), salted with
+        // the persisted term so that a restarted peer draws anew.
+        let seed = rand::RngCore::next_u64(&mut labrpc::peer_rng(me, persisted.current_term));
         let st = state::RaftState::new(me, n, persisted, seed, Instant::now());
         Ok(Raft { node: Arc::new(Node::new(peers, me, persister, st)) })
     }
