@@ -15,9 +15,7 @@ pub const SEED_VAR: &str = "LABRPC_SEED";
 pub fn env_seed() -> Option<u64> {
     let s = std::env::var(SEED_VAR).ok()?;
     Some(
-        s.trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("labrpc: {SEED_VAR} must be an unsigned 64-bit integer, got {s:?}")),
+        s.trim().parse().unwrap_or_else(|_| panic!("labrpc: {SEED_VAR} must be an unsigned 64-bit integer, got {s:?}")),
     )
 }
 
