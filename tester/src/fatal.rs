@@ -169,10 +169,11 @@ fn die_with(what: &str, detail: &str, stacks: bool) -> ! {
         report.push_str(detail.trim_end());
         report.push('\n');
     }
-    if stacks {
-        report.push_str(&crate::stacks::all_threads());
-    }
-    report.push_str(&format!("tester: ending the process (exit status {EXIT_FATAL})\n"));
+    // The failure first: the stacks take a moment.
     write_stderr(&report);
+    if stacks {
+        write_stderr(&crate::stacks::all_threads());
+    }
+    write_stderr(&format!("tester: ending the process (exit status {EXIT_FATAL})\n"));
     std::process::exit(EXIT_FATAL)
 }

@@ -37,20 +37,44 @@ pub(crate) fn all_threads() -> String {
     )
 }
 
-/// Runs `tool args pid` with a time limit; its stdout on success.
+/// Runs `tool args pid` with a time limit; its stdout on success. The
+/// output goes to a file: a dump of many threads overflows a pipe that
+/// nobody reads while the tool runs.
 fn run(tool: &str, args: &[&str], pid: u32) -> Result<String, String> {
+    let path = std::env::temp_dir().join(format!("tester-stacks-{pid}-{tool}.txt"));
+    let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let result = run_into(tool, args, pid, file).map(|(_, why)| (std::fs::read(&path), why));
+    let _ = std::fs::remove_file(&path);
+    let (bytes, why) = result?;
+    let stdout = String::from_utf8_lossy(&bytes.map_err(|e| e.to_string())?).into_owned();
+    // eu-stack exits non-zero when one thread cannot be unwound to its end,
+    // after printing the others: keep what it printed.
+    if stdout.contains("#0") {
+        Ok(stdout)
+    } else {
+        Err(why)
+    }
+}
+
+/// Runs the tool with stdout to `out`; (exit status, stderr) when it ends.
+fn run_into(
+    tool: &str,
+    args: &[&str],
+    pid: u32,
+    out: std::fs::File,
+) -> Result<(std::process::ExitStatus, String), String> {
     let mut child = Command::new(tool)
         .args(args)
         .arg(pid.to_string())
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(out)
+        .stderr(Stdio::null())
         .spawn()
         .map_err(|e| if e.kind() == std::io::ErrorKind::NotFound { "not installed".into() } else { e.to_string() })?;
     let t0 = Instant::now();
     loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
+            Ok(Some(status)) => return Ok((status, format!("{status}, no stacks printed"))),
             Ok(None) if t0.elapsed() > DUMPER_LIMIT => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -59,15 +83,6 @@ fn run(tool: &str, args: &[&str], pid: u32) -> Result<String, String> {
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => return Err(e.to_string()),
         }
-    }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    // eu-stack exits non-zero when one thread cannot be unwound to its end,
-    // after printing the others: keep what it printed.
-    if stdout.contains("#0") {
-        Ok(stdout)
-    } else {
-        Err(format!("{}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()))
     }
 }
 

@@ -1,0 +1,277 @@
+//! Scratch copies of the kit: copy the workspace (without `target` and
+//! `.git`), change what a check needs (plant a bug in `raft` with a
+//! [`Plant`], or put another `raft` crate in its place, such as the student
+//! skeleton or a student's submission), build the tester's tests against it,
+//! and run chosen tests with their output and exit status.
+//!
+//! Builds share one target directory ([`shared_target_dir`]), and a copy is
+//! made at a stable path with the source files' modification times, so a
+//! second build of the same copy recompiles only what changed.
+//!
+//! ```no_run
+//! use tools::scratch::{Kit, Plant, shared_target_dir};
+//! let kit = Kit::copy_of(&tools::scratch::kit_root(), "apply-under-lock")?;
+//! kit.plant(&Plant::load("tools/plants/apply-under-lock.plant".as_ref())?)?;
+//! let build = kit.build_tests("tester", "raft_test", &shared_target_dir())?;
+//! let run = tools::scratch::run_test(&build.exe, "snapshot_basic_3d", &[], std::time::Duration::from_secs(120))?;
+//! println!("exit {:?}\n{}", run.code, run.output);
+//! # Ok::<(), String>(())
+//! ```
+
+mod plant;
+
+pub use plant::{Edit, Plant};
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Names never copied, at any depth: build output and version control.
+/// The tools' output folders are skipped at the top.
+const SKIP_ANYWHERE: [&str; 2] = ["target", ".git"];
+const SKIP_AT_TOP: [&str; 3] = ["stress-failures", "grade-results", "bench-results"];
+
+/// The kit this `tools` crate belongs to.
+pub fn kit_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tools lives inside the kit").to_path_buf()
+}
+
+/// The target directory every scratch build shares (`target/scratch` of the
+/// kit, or `SCRATCH_TARGET_DIR`).
+pub fn shared_target_dir() -> PathBuf {
+    std::env::var_os("SCRATCH_TARGET_DIR").map_or_else(|| kit_root().join("target").join("scratch"), PathBuf::from)
+}
+
+/// A scratch copy of the kit.
+#[derive(Debug)]
+pub struct Kit {
+    root: PathBuf,
+}
+
+/// A built test executable and what the compiler warned about.
+#[derive(Debug)]
+pub struct Build {
+    pub exe: PathBuf,
+    /// Rendered compiler warnings, with the package they are about.
+    pub warnings: Vec<(String, String)>,
+}
+
+/// One test run.
+#[derive(Debug)]
+pub struct TestRun {
+    /// Exit code; `None` if a signal ended it (or it was killed at the limit).
+    pub code: Option<i32>,
+    /// stdout and stderr, interleaved as written.
+    pub output: String,
+    pub elapsed: Duration,
+    /// Killed at the time limit of [`run_test`].
+    pub timed_out: bool,
+}
+
+fn copy_tree(from: &Path, to: &Path, top: bool) -> Result<(), String> {
+    fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
+    let entries = fs::read_dir(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", from.display()))?;
+        let name = entry.file_name();
+        let name_s = name.to_string_lossy();
+        if SKIP_ANYWHERE.contains(&name_s.as_ref()) || (top && SKIP_AT_TOP.contains(&name_s.as_ref())) {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        let kind = entry.file_type().map_err(|e| format!("{}: {e}", src.display()))?;
+        if kind.is_dir() {
+            copy_tree(&src, &dst, false)?;
+        } else if kind.is_file() {
+            fs::copy(&src, &dst).map_err(|e| format!("cannot copy {}: {e}", src.display()))?;
+            // The source's modification time, so that cargo sees an
+            // unchanged file as unchanged in the next copy at this path.
+            let mtime = entry.metadata().and_then(|m| m.modified()).map_err(|e| format!("{}: {e}", src.display()))?;
+            fs::File::options()
+                .write(true)
+                .open(&dst)
+                .and_then(|f| f.set_modified(mtime))
+                .map_err(|e| format!("cannot set the time of {}: {e}", dst.display()))?;
+        }
+    }
+    Ok(())
+}
+
+impl Kit {
+    /// Copies the kit at `src` to `<shared target dir>/kits/<label>`
+    /// (replacing an earlier copy of that label).
+    ///
+    /// # Errors
+    /// `src` is not a kit (no `Cargo.toml` with a `tester` member), or a
+    /// file cannot be copied.
+    pub fn copy_of(src: &Path, label: &str) -> Result<Kit, String> {
+        let manifest = fs::read_to_string(src.join("Cargo.toml"))
+            .map_err(|e| format!("{} is not the kit's root: {e}", src.display()))?;
+        if !manifest.contains("[workspace]") || !src.join("tester").is_dir() {
+            return Err(format!("{} is not the kit's root (no workspace with a tester crate)", src.display()));
+        }
+        if label.is_empty() || label.contains(['/', '\\']) || label.starts_with('.') {
+            return Err(format!("bad scratch label {label:?}: a plain folder name is needed"));
+        }
+        let root = shared_target_dir().join("kits").join(label);
+        Kit::copy_to(src, &root)
+    }
+
+    /// Copies the kit at `src` to `root` (replacing what is there).
+    ///
+    /// # Errors
+    /// A file that cannot be copied.
+    pub fn copy_to(src: &Path, root: &Path) -> Result<Kit, String> {
+        if root.exists() {
+            fs::remove_dir_all(root).map_err(|e| format!("cannot clear {}: {e}", root.display()))?;
+        }
+        copy_tree(src, root, true)?;
+        Ok(Kit { root: root.to_path_buf() })
+    }
+
+    /// The copy's root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Plants a bug.
+    ///
+    /// # Errors
+    /// See [`Plant::apply`].
+    pub fn plant(&self, plant: &Plant) -> Result<(), String> {
+        plant.apply(&self.root)
+    }
+
+    /// Puts the crate at `from` (a folder with `Cargo.toml` and `src/`) in
+    /// place of the kit's crate `name`, e.g. a student's `raft`.
+    ///
+    /// # Errors
+    /// `from` is not a crate, or the kit has no crate `name`.
+    pub fn replace_crate(&self, name: &str, from: &Path) -> Result<(), String> {
+        if !from.join("Cargo.toml").is_file() || !from.join("src").is_dir() {
+            return Err(format!("{} is not a crate (no Cargo.toml and src/)", from.display()));
+        }
+        let dest = self.root.join(name);
+        if !dest.join("Cargo.toml").is_file() {
+            return Err(format!("the kit has no crate {name} to replace"));
+        }
+        fs::remove_dir_all(&dest).map_err(|e| format!("cannot remove {}: {e}", dest.display()))?;
+        copy_tree(from, &dest, false)
+    }
+
+    /// Builds test target `test_target` of `package` (debug profile, no
+    /// network: every dependency is in Cargo.lock and the local registry)
+    /// into `target_dir`.
+    ///
+    /// # Errors
+    /// The build fails (the error carries the compiler's messages) or makes
+    /// no such test executable.
+    pub fn build_tests(&self, package: &str, test_target: &str, target_dir: &Path) -> Result<Build, String> {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let out = Command::new(cargo)
+            .args(["test", "--offline", "--no-run", "--message-format=json-render-diagnostics"])
+            .args(["-p", package, "--test", test_target, "--manifest-path"])
+            .arg(self.root.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", target_dir)
+            .env_remove("RUSTFLAGS")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let messages: Vec<serde_json::Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        let rendered = |level: &str| -> Vec<(String, String)> {
+            messages
+                .iter()
+                .filter(|m| m["reason"] == "compiler-message" && m["message"]["level"] == level)
+                .map(|m| {
+                    let pkg = m["package_id"].as_str().unwrap_or("?").to_string();
+                    (pkg, m["message"]["rendered"].as_str().unwrap_or("").to_string())
+                })
+                .collect()
+        };
+        if !out.status.success() {
+            let errors: Vec<String> = rendered("error").into_iter().map(|(_, r)| r).collect();
+            return Err(format!(
+                "building {package}/{test_target} in {} failed ({}):\n{}{}",
+                self.root.display(),
+                out.status,
+                errors.join("\n"),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let (exe, _) = crate::runner::find_executable(&stdout, test_target)
+            .ok_or_else(|| format!("cargo built no test executable {test_target} in {package}"))?;
+        Ok(Build { exe, warnings: rendered("warning") })
+    }
+}
+
+/// Runs test `test` of `exe` alone (`--exact`, one thread, output not
+/// captured) with `env` added, killing it after `limit`.
+///
+/// # Errors
+/// The executable cannot be started, or its output cannot be read.
+pub fn run_test(exe: &Path, test: &str, env: &[(&str, &str)], limit: Duration) -> Result<TestRun, String> {
+    let log = std::env::temp_dir().join(format!("scratch-run-{}-{test}.log", std::process::id()));
+    let file = fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let file2 = file.try_clone().map_err(|e| e.to_string())?;
+    let t0 = Instant::now();
+    let mut child = Command::new(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(file2)
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+            break s;
+        }
+        if t0.elapsed() > limit {
+            timed_out = true;
+            let _ = child.kill();
+            break child.wait().map_err(|e| e.to_string())?;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = String::from_utf8_lossy(&fs::read(&log).map_err(|e| e.to_string())?).into_owned();
+    let _ = fs::remove_file(&log);
+    Ok(TestRun { code: status.code(), output, elapsed: t0.elapsed(), timed_out })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_skips_build_output_and_git_and_keeps_modification_times() {
+        let base = std::env::temp_dir().join(format!("scratch-copy-test-{}", std::process::id()));
+        let src = base.join("src");
+        for d in ["tester/src", "target/debug", ".git", "raft/target", "grade-results"] {
+            fs::create_dir_all(src.join(d)).unwrap();
+        }
+        fs::write(src.join("Cargo.toml"), "[workspace]\n").unwrap();
+        fs::write(src.join("tester/src/lib.rs"), "// lib\n").unwrap();
+        fs::write(src.join("target/debug/big"), "x").unwrap();
+        let old = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+        fs::File::options().write(true).open(src.join("tester/src/lib.rs")).unwrap().set_modified(old).unwrap();
+        let kit = Kit::copy_to(&src, &base.join("copy")).unwrap();
+        let r = kit.root();
+        assert_eq!(fs::read_to_string(r.join("tester/src/lib.rs")).unwrap(), "// lib\n");
+        assert_eq!(fs::metadata(r.join("tester/src/lib.rs")).unwrap().modified().unwrap(), old);
+        for gone in ["target", ".git", "raft/target", "grade-results"] {
+            assert!(!r.join(gone).exists(), "{gone} was copied");
+        }
+        assert!(kit.replace_crate("raft", &src.join("nothing")).unwrap_err().contains("is not a crate"));
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn only_a_kit_is_copied() {
+        let e = Kit::copy_of(Path::new("/nonexistent-kit"), "x").unwrap_err();
+        assert!(e.contains("is not the kit's root"), "{e}");
+        assert!(Kit::copy_of(&kit_root(), "../escape").unwrap_err().contains("bad scratch label"));
+    }
+}
