@@ -38,3 +38,31 @@ fn sending_on_the_apply_channel_under_the_lock_hangs_3d_and_is_reported() {
 fn tester_exit_fatal() -> i32 {
     2 // tester::EXIT_FATAL (tools does not depend on the tester)
 }
+
+/// The student skeleton (`skeleton/raft`), written only from the contract
+/// at the top of `raft/src/lib.rs`, compiles against the tester without a
+/// warning, and `initial_election_3a` fails cleanly and in bounded time:
+/// the harness's own "expected one leader, got none", no hang, no panic
+/// off the test's thread.
+#[test]
+#[ignore = "builds a scratch copy of the kit: run by `make check-plants`"]
+fn the_skeleton_compiles_against_the_tester_and_fails_initial_election_cleanly() {
+    let kit = Kit::copy_of(&kit_root(), "skeleton").unwrap();
+    kit.replace_crate("raft", &kit_root().join("skeleton/raft")).unwrap();
+    let build = kit.build_tests("tester", "raft_test", &shared_target_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let raft_warnings: Vec<&String> = build
+        .warnings
+        .iter()
+        .filter(|(pkg, _)| pkg.contains("/raft#") || pkg.contains("raft@"))
+        .map(|(_, w)| w)
+        .collect();
+    assert!(raft_warnings.is_empty(), "the skeleton compiles without warnings:\n{raft_warnings:#?}");
+    let run = run_test(&build.exe, "initial_election_3a", &[], Duration::from_secs(60)).unwrap();
+    let out = &run.output;
+    assert!(!run.timed_out && run.elapsed < Duration::from_secs(30), "bounded time\n{out}");
+    assert_eq!(run.code, Some(101), "an ordinary test failure\n{out}");
+    assert!(out.contains("expected one leader, got none"), "{out}");
+    assert!(out.contains("panicked at tester/tests/raft_test.rs:"), "located at the test's line\n{out}");
+    assert!(out.contains("test initial_election_3a ... FAILED") || out.contains("\nFAILED"), "{out}");
+    assert!(!out.contains("tester: FAIL:"), "no panic off the test's thread, no hang\n{out}");
+}

@@ -5,8 +5,9 @@
 //! and run chosen tests with their output and exit status.
 //!
 //! Builds share one target directory ([`shared_target_dir`]), and a copy is
-//! made at a stable path with the source files' modification times, so a
-//! second build of the same copy recompiles only what changed.
+//! kept at a stable path where files whose bytes did not change keep their
+//! modification time, so a second build of the same copy recompiles only
+//! what changed (and always what did, whatever the new file's own time).
 //!
 //! ```no_run
 //! use tools::scratch::{Kit, Plant, shared_target_dir};
@@ -69,9 +70,16 @@ pub struct TestRun {
     pub timed_out: bool,
 }
 
+/// Makes `to` a copy of `from` (minus the skipped names). A file whose
+/// bytes are already there is left alone, keeping its modification time, so
+/// cargo sees it unchanged since the last build at this path; any other is
+/// written anew (its time is now, so cargo rebuilds it, even when the new
+/// content's own time is older, as a student's file may be). Entries of
+/// `to` that `from` lacks are removed.
 fn copy_tree(from: &Path, to: &Path, top: bool) -> Result<(), String> {
     fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
     let entries = fs::read_dir(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+    let mut kept = std::collections::HashSet::new();
     for entry in entries {
         let entry = entry.map_err(|e| format!("{}: {e}", from.display()))?;
         let name = entry.file_name();
@@ -82,17 +90,28 @@ fn copy_tree(from: &Path, to: &Path, top: bool) -> Result<(), String> {
         let (src, dst) = (entry.path(), to.join(&name));
         let kind = entry.file_type().map_err(|e| format!("{}: {e}", src.display()))?;
         if kind.is_dir() {
+            if dst.is_file() {
+                fs::remove_file(&dst).map_err(|e| format!("cannot remove {}: {e}", dst.display()))?;
+            }
             copy_tree(&src, &dst, false)?;
         } else if kind.is_file() {
-            fs::copy(&src, &dst).map_err(|e| format!("cannot copy {}: {e}", src.display()))?;
-            // The source's modification time, so that cargo sees an
-            // unchanged file as unchanged in the next copy at this path.
-            let mtime = entry.metadata().and_then(|m| m.modified()).map_err(|e| format!("{}: {e}", src.display()))?;
-            fs::File::options()
-                .write(true)
-                .open(&dst)
-                .and_then(|f| f.set_modified(mtime))
-                .map_err(|e| format!("cannot set the time of {}: {e}", dst.display()))?;
+            let bytes = fs::read(&src).map_err(|e| format!("cannot read {}: {e}", src.display()))?;
+            if dst.is_dir() {
+                fs::remove_dir_all(&dst).map_err(|e| format!("cannot remove {}: {e}", dst.display()))?;
+            }
+            if fs::read(&dst).ok().as_ref() != Some(&bytes) {
+                fs::write(&dst, &bytes).map_err(|e| format!("cannot write {}: {e}", dst.display()))?;
+            }
+        } else {
+            continue;
+        }
+        kept.insert(name);
+    }
+    for entry in fs::read_dir(to).map_err(|e| format!("cannot read {}: {e}", to.display()))?.flatten() {
+        if !kept.contains(&entry.file_name()) {
+            let p = entry.path();
+            let r = if p.is_dir() { fs::remove_dir_all(&p) } else { fs::remove_file(&p) };
+            r.map_err(|e| format!("cannot remove {}: {e}", p.display()))?;
         }
     }
     Ok(())
@@ -118,14 +137,12 @@ impl Kit {
         Kit::copy_to(src, &root)
     }
 
-    /// Copies the kit at `src` to `root` (replacing what is there).
+    /// Makes `root` a copy of the kit at `src` (see the module docs: files
+    /// already there with the same bytes keep their time).
     ///
     /// # Errors
     /// A file that cannot be copied.
     pub fn copy_to(src: &Path, root: &Path) -> Result<Kit, String> {
-        if root.exists() {
-            fs::remove_dir_all(root).map_err(|e| format!("cannot clear {}: {e}", root.display()))?;
-        }
         copy_tree(src, root, true)?;
         Ok(Kit { root: root.to_path_buf() })
     }
@@ -156,7 +173,6 @@ impl Kit {
         if !dest.join("Cargo.toml").is_file() {
             return Err(format!("the kit has no crate {name} to replace"));
         }
-        fs::remove_dir_all(&dest).map_err(|e| format!("cannot remove {}: {e}", dest.display()))?;
         copy_tree(from, &dest, false)
     }
 
@@ -170,7 +186,7 @@ impl Kit {
     pub fn build_tests(&self, package: &str, test_target: &str, target_dir: &Path) -> Result<Build, String> {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let out = Command::new(cargo)
-            .args(["test", "--offline", "--no-run", "--message-format=json-render-diagnostics"])
+            .args(["test", "--offline", "--no-run", "--message-format=json"])
             .args(["-p", package, "--test", test_target, "--manifest-path"])
             .arg(self.root.join("Cargo.toml"))
             .env("CARGO_TARGET_DIR", target_dir)
@@ -246,7 +262,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_copy_skips_build_output_and_git_and_keeps_modification_times() {
+    fn a_copy_skips_build_output_and_git_and_rewrites_only_what_changed() {
         let base = std::env::temp_dir().join(format!("scratch-copy-test-{}", std::process::id()));
         let src = base.join("src");
         for d in ["tester/src", "target/debug", ".git", "raft/target", "grade-results"] {
@@ -255,12 +271,23 @@ mod tests {
         fs::write(src.join("Cargo.toml"), "[workspace]\n").unwrap();
         fs::write(src.join("tester/src/lib.rs"), "// lib\n").unwrap();
         fs::write(src.join("target/debug/big"), "x").unwrap();
-        let old = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
-        fs::File::options().write(true).open(src.join("tester/src/lib.rs")).unwrap().set_modified(old).unwrap();
         let kit = Kit::copy_to(&src, &base.join("copy")).unwrap();
         let r = kit.root();
-        assert_eq!(fs::read_to_string(r.join("tester/src/lib.rs")).unwrap(), "// lib\n");
-        assert_eq!(fs::metadata(r.join("tester/src/lib.rs")).unwrap().modified().unwrap(), old);
+        let lib = r.join("tester/src/lib.rs");
+        assert_eq!(fs::read_to_string(&lib).unwrap(), "// lib\n");
+        // Unchanged bytes keep the copy's time; changed ones get a new time
+        // even if the source's is older; files gone from the source go.
+        let old = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+        fs::File::options().write(true).open(&lib).unwrap().set_modified(old).unwrap();
+        fs::write(r.join("stray.rs"), "x").unwrap();
+        Kit::copy_to(&src, r).unwrap();
+        assert_eq!(fs::metadata(&lib).unwrap().modified().unwrap(), old);
+        assert!(!r.join("stray.rs").exists());
+        fs::write(src.join("tester/src/lib.rs"), "// changed\n").unwrap();
+        fs::File::options().write(true).open(src.join("tester/src/lib.rs")).unwrap().set_modified(old).unwrap();
+        Kit::copy_to(&src, r).unwrap();
+        assert_eq!(fs::read_to_string(&lib).unwrap(), "// changed\n");
+        assert!(fs::metadata(&lib).unwrap().modified().unwrap() > old);
         for gone in ["target", ".git", "raft/target", "grade-results"] {
             assert!(!r.join(gone).exists(), "{gone} was copied");
         }
