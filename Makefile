@@ -23,7 +23,7 @@ test: unit test-lab3
 
 unit:
 	$(CARGO) test --workspace --exclude tester
-	$(CARGO) test -p tester --lib
+	$(CARGO) test -p tester --lib --test failures
 	$(CARGO) test --release -p raft --test compaction_memory -- --nocapture
 
 test-3A:
@@ -74,5 +74,6 @@ miri:
 
 lint:
 	$(CARGO) fmt --all -- --check
+	rustfmt --check --edition 2021 skeleton/raft/src/lib.rs
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps

@@ -15,6 +15,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+// The traits the tester needs of a Raft (the contract at the top of the
+// raft crate): a handle that threads and the network can share.
+const _: () = {
+    fn contract<T: Clone + Send + Sync + 'static>() {}
+    let _ = contract::<Raft>;
+};
+
 /// Peers and what their appliers recorded, under one lock (`cfg.mu`).
 pub(crate) struct Peers {
     pub(crate) rafts: Vec<Option<Raft>>,
