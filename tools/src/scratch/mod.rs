@@ -184,6 +184,7 @@ impl Kit {
     /// The build fails (the error carries the compiler's messages) or makes
     /// no such test executable.
     pub fn build_tests(&self, package: &str, test_target: &str, target_dir: &Path) -> Result<Build, String> {
+        self.claim(target_dir)?;
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let out = Command::new(cargo)
             .args(["test", "--offline", "--no-run", "--message-format=json"])
@@ -220,6 +221,44 @@ impl Kit {
             .ok_or_else(|| format!("cargo built no test executable {test_target} in {package}"))?;
         Ok(Build { exe, warnings: rendered("warning") })
     }
+}
+
+impl Kit {
+    /// Cargo names a workspace crate's build by its path inside the
+    /// workspace, so two copies of the kit share `raft`'s (and the others')
+    /// build in one target directory, and a file that kept an old time in
+    /// one copy may look unchanged since the other copy's build. When the
+    /// last build in `target_dir` was of another copy, every file of this
+    /// one gets the time now (a full rebuild of the kit's crates, not of
+    /// their dependencies); builds of the same copy rebuild what changed.
+    fn claim(&self, target_dir: &Path) -> Result<(), String> {
+        let marker = target_dir.join("scratch-last-kit");
+        let me = self.root.display().to_string();
+        if fs::read_to_string(&marker).ok().as_deref() != Some(me.as_str()) {
+            touch_tree(&self.root)?;
+            fs::create_dir_all(target_dir).map_err(|e| format!("{}: {e}", target_dir.display()))?;
+            fs::write(&marker, &me).map_err(|e| format!("{}: {e}", marker.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Sets every file's modification time under `dir` to now.
+fn touch_tree(dir: &Path) -> Result<(), String> {
+    let now = std::time::SystemTime::now();
+    for entry in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?.flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            touch_tree(&p)?;
+        } else {
+            fs::File::options()
+                .write(true)
+                .open(&p)
+                .and_then(|f| f.set_modified(now))
+                .map_err(|e| format!("cannot touch {}: {e}", p.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs test `test` of `exe` alone (`--exact`, one thread, output not
@@ -292,6 +331,32 @@ mod tests {
             assert!(!r.join(gone).exists(), "{gone} was copied");
         }
         assert!(kit.replace_crate("raft", &src.join("nothing")).unwrap_err().contains("is not a crate"));
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn a_build_after_another_copys_touches_every_file() {
+        let base = std::env::temp_dir().join(format!("scratch-claim-test-{}", std::process::id()));
+        let old = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+        let kits: Vec<Kit> = ["a", "b"]
+            .iter()
+            .map(|k| {
+                fs::create_dir_all(base.join(k).join("src")).unwrap();
+                let f = base.join(k).join("src/lib.rs");
+                fs::write(&f, "// x\n").unwrap();
+                fs::File::options().write(true).open(&f).unwrap().set_modified(old).unwrap();
+                Kit { root: base.join(k) }
+            })
+            .collect();
+        let target = base.join("target");
+        let time = |k: &Kit| fs::metadata(k.root.join("src/lib.rs")).unwrap().modified().unwrap();
+        kits[0].claim(&target).unwrap();
+        assert!(time(&kits[0]) > old, "the first build in a target dir touches its copy");
+        fs::File::options().write(true).open(kits[0].root.join("src/lib.rs")).unwrap().set_modified(old).unwrap();
+        kits[0].claim(&target).unwrap();
+        assert_eq!(time(&kits[0]), old, "the same copy again: untouched");
+        kits[1].claim(&target).unwrap();
+        assert!(time(&kits[1]) > old, "another copy: touched");
         fs::remove_dir_all(&base).unwrap();
     }
 
