@@ -141,7 +141,7 @@ impl Node {
     fn check_saved(&self, st: &RaftState) {
         use std::sync::atomic::AtomicU32;
         static SAVES: AtomicU32 = AtomicU32::new(0);
-        if SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 16 == 0 {
+        if SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(16) {
             assert!(
                 self.persister.read_raft_state() == persist::encode(st),
                 "raft S{}: the saved state differs from the state's encoding",
