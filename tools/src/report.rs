@@ -92,7 +92,8 @@ impl Table {
     }
 }
 
-/// The course's limits for Lab 3.
+/// The limits of one lab (see `labs::LAB3` and `labs::LAB4` for the
+/// course's).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
     /// Any single test over this fails.
@@ -103,11 +104,20 @@ pub struct Limits {
     pub reasonable_wall_s: f64,
     /// "Reasonable" CPU budget (information only).
     pub reasonable_cpu_s: f64,
+    /// An enforced CPU budget: over it fails (`grade --cpu-limit`).
+    pub cpu_limit_s: Option<f64>,
 }
 
 impl Default for Limits {
+    /// Lab 3's.
     fn default() -> Limits {
-        Limits { per_test_s: 120.0, lab_wall_s: 600.0, reasonable_wall_s: 360.0, reasonable_cpu_s: 60.0 }
+        Limits {
+            per_test_s: 120.0,
+            lab_wall_s: 600.0,
+            reasonable_wall_s: 360.0,
+            reasonable_cpu_s: 60.0,
+            cpu_limit_s: None,
+        }
     }
 }
 
@@ -159,6 +169,9 @@ pub fn check_limits(tests: &[(String, f64)], total_wall: f64, total_cpu: f64, l:
     checks.push(Check::new("total wall".into(), total_wall, l.lab_wall_s, true));
     checks.push(Check::new("reasonable wall".into(), total_wall, l.reasonable_wall_s, false));
     checks.push(Check::new("reasonable CPU".into(), total_cpu, l.reasonable_cpu_s, false));
+    if let Some(cpu) = l.cpu_limit_s {
+        checks.push(Check::new("CPU limit".into(), total_cpu, cpu, true));
+    }
     checks
 }
 
@@ -243,5 +256,11 @@ mod tests {
         let c = check_limits(&[], 400.0, 70.0, &Limits::default());
         assert!(!c.iter().any(Check::failed));
         assert_eq!(checks_table(&c).render_text().lines().count(), 2 + 3);
+        // An enforced CPU budget is a limit.
+        let l = Limits { cpu_limit_s: Some(60.0), ..Limits::default() };
+        let c = check_limits(&[], 100.0, 61.0, &l);
+        let cpu = c.iter().find(|c| c.label == "CPU limit").unwrap();
+        assert_eq!((cpu.status(), cpu.failed()), ("FAIL", true));
+        assert!(check_limits(&[], 100.0, 59.0, &l).iter().all(|c| !c.failed()));
     }
 }

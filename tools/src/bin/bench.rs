@@ -1,4 +1,5 @@
-//! `bench`: runs the whole Lab 3 suite once, in one process, and reports
+//! `bench`: runs a lab's whole suite once (Lab 3 by default, `--lab lab4`
+//! for Lab 4), in one process, and reports
 //! every test's `Passed` figures plus the process's wall time, CPU time and
 //! max RSS from the OS's accounting, and its thread counts.
 //!
@@ -21,10 +22,15 @@ use tools::runner::{self, TargetArgs};
 use tools::suite::{Outcome, Progress, TestRecord, Tracker};
 
 #[derive(Parser, Debug)]
-#[command(about = "Benchmark the Lab 3 suite: one run, one process, a table of every test")]
+#[command(about = "Benchmark a lab's suite: one run, one process, a table of every test")]
 struct Args {
     #[command(flatten)]
     target: TargetArgs,
+    /// The lab whose suite runs: lab3 (Raft) or lab4 (kvraft). Lab 4's
+    /// Passed lines have no byte column (Bytes stays empty) and count
+    /// Clerk operations in Cmds.
+    #[arg(long, default_value = "lab3", value_name = "LAB")]
+    lab: String,
     /// Test-name filter passed to the test binary (e.g. `_3a`).
     #[arg(long)]
     filter: Option<String>,
@@ -151,7 +157,7 @@ fn tests_table(records: &[TestRecord], extras: &[Extra]) -> Table {
             opt(p.map(|p| format!("{:.1}", p.secs))),
             opt(p.map(|p| p.peers)),
             opt(p.map(|p| p.rpcs)),
-            opt(p.map(|p| p.bytes)),
+            opt(p.and_then(|p| p.bytes)),
             opt(p.map(|p| p.commands)),
             opt(e.wall_s.map(|w| format!("{w:.1}"))),
             opt(e.peak),
@@ -183,7 +189,7 @@ fn parts_table(records: &[TestRecord]) -> Table {
             rs.iter().filter(|r| r.outcome == Some(Outcome::Ok)).count().to_string(),
             format!("{:.1}", sum(|p| p.secs)),
             format!("{:.0}", sum(|p| p.rpcs as f64)),
-            format!("{:.0}", sum(|p| p.bytes as f64)),
+            format!("{:.0}", sum(|p| p.bytes.unwrap_or(0) as f64)),
         ]);
     }
     t
@@ -205,7 +211,9 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<bool, String> {
-    let exe = runner::build(&args.target)?;
+    let lab =
+        tools::labs::lab_named(&args.lab).ok_or_else(|| format!("unknown lab `{}`; labs: lab3, lab4", args.lab))?;
+    let exe = runner::build(&args.target, lab.target)?;
     let stamp = runner::timestamp();
     let tmp = std::env::temp_dir().join(format!("bench-{}-{stamp}", std::process::id()));
     std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;

@@ -12,13 +12,13 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::Parser;
 use rand::Rng;
 
-use tools::dstest::build::{build_test_binary, list_tests};
+use tools::dstest::build::prepare;
 use tools::dstest::cli::Args;
 use tools::dstest::display::Display;
 use tools::dstest::report::{command_line, failure_file_name, failure_header, timestamp, FailureInfo};
 use tools::dstest::runner::{make_jobs, spawn_workers, Event, Job, Outcome, RunConfig};
 use tools::dstest::select::select_tests;
-use tools::dstest::stats::{format_table, TestStats};
+use tools::dstest::stats::{format_table, Columns, TestStats};
 
 /// Exit status for bad arguments, a failed build, or a run that could not start.
 const EXIT_USAGE: u8 = 2;
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// A failed run, for the summary.
+/// A failed (or weak) run, for the summary.
 struct Failure {
     test: String,
     iteration: u32,
@@ -59,16 +59,14 @@ struct Session<'a> {
     out_dir: PathBuf,
     stats: Vec<TestStats>,
     failures: Vec<Failure>,
+    weak: Vec<Failure>,
     errors: usize,
-    display: Display,
+    columns: Columns,
 }
 
 fn run(args: &Args) -> Result<ExitCode, String> {
-    let exe = match &args.exe {
-        Some(exe) => exe.clone(),
-        None => build_test_binary(args)?,
-    };
-    let available = list_tests(&exe)?;
+    let suites = prepare(args)?;
+    let available: Vec<String> = suites.iter().flat_map(|s| s.tests.iter().cloned()).collect();
     if args.list {
         let selected = if args.tests.is_empty() { available } else { select_tests(&available, &args.tests)? };
         for t in selected {
@@ -77,6 +75,13 @@ fn run(args: &Args) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     let tests = select_tests(&available, &args.tests)?;
+    let with_exe: Vec<(String, PathBuf)> = tests
+        .iter()
+        .map(|t| {
+            let exe = suites.iter().find(|s| s.tests.contains(t)).map(|s| s.exe.clone()).expect("listed");
+            (t.clone(), exe)
+        })
+        .collect();
 
     let scratch = std::env::temp_dir().join(format!("dstest-{}", std::process::id()));
     fs::create_dir_all(&scratch).map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
@@ -86,9 +91,7 @@ fn run(args: &Args) -> Result<ExitCode, String> {
     } else if let Ok(v) = std::env::var("RAFT_LOG") {
         env.push(("RAFT_LOG".to_string(), v)); // inherited: name it in replay lines
     }
-    let cfg = Arc::new(RunConfig { exe, env, timeout: Duration::from_secs(args.timeout), scratch: scratch.clone() });
-    let mut rng = rand::thread_rng();
-    let jobs = make_jobs(&tests, args.iterations, || args.seed.unwrap_or_else(|| rng.gen_range(0..1_000_000_000_000)));
+    let cfg = Arc::new(RunConfig { env, timeout: Duration::from_secs(args.timeout), scratch: scratch.clone() });
 
     // First Ctrl-C (or SIGTERM): stop; a second one: exit at once.
     let stop = Arc::new(AtomicBool::new(false));
@@ -99,13 +102,15 @@ fn run(args: &Args) -> Result<ExitCode, String> {
     }
 
     eprintln!(
-        "dstest: {} test(s) x {} run(s), {} worker(s), timeout {} s{}{}",
+        "dstest: {} test(s) x {} run(s){}, {} worker(s), timeout {} s{}{}{}",
         tests.len(),
         args.iterations,
+        if args.r#loop { format!(" growing x{} per round until interrupted", args.growth) } else { String::new() },
         args.workers,
         args.timeout,
         args.seed.map(|s| format!(", LABRPC_SEED={s}")).unwrap_or_default(),
         if args.verbose { ", RAFT_LOG=1" } else { "" },
+        if args.sequential { ", one test after another" } else { "" },
     );
     let started = Instant::now();
     let mut session = Session {
@@ -115,16 +120,38 @@ fn run(args: &Args) -> Result<ExitCode, String> {
         out_dir: args.output.clone().unwrap_or_else(|| Path::new("stress-failures").join(timestamp(SystemTime::now()))),
         stats: tests.iter().map(|t| TestStats::new(t)).collect(),
         failures: Vec::new(),
+        weak: Vec::new(),
         errors: 0,
-        display: Display::new(&tests, args.iterations),
+        columns: Columns {
+            weak: tests.iter().any(|t| tools::labs::lab_of_test(t).is_some_and(|l| l.number >= 4)),
+            timing: args.timing,
+        },
     };
+    let mut rng = rand::thread_rng();
     let workers = usize::try_from(args.workers).unwrap_or(1);
-    for event in spawn_workers(cfg.clone(), jobs, workers, stop.clone()) {
-        if session.handle(event) {
-            stop.store(true, Ordering::SeqCst);
+    let (mut first, mut count, mut round) = (1u32, args.iterations, 1u32);
+    loop {
+        let last = first.saturating_add(count - 1);
+        let jobs = make_jobs(&with_exe, (first, last), args.sequential, || {
+            args.seed.unwrap_or_else(|| rng.gen_range(0..1_000_000_000_000))
+        });
+        let mut display = Display::new(&tests, count);
+        for event in spawn_workers(cfg.clone(), jobs, workers, stop.clone()) {
+            if session.handle(event, &mut display) {
+                stop.store(true, Ordering::SeqCst);
+            }
         }
+        display.clear();
+        if !args.r#loop || stop.load(Ordering::SeqCst) {
+            break;
+        }
+        println!("round {round}: runs {first}..={last} of each test done");
+        print!("{}", format_table(&session.stats, session.columns));
+        println!();
+        round += 1;
+        first = last.saturating_add(1);
+        count = count.saturating_mul(args.growth);
     }
-    session.display.clear();
     let _ = fs::remove_dir_all(&scratch);
     let interrupted = stop.load(Ordering::SeqCst) && session.errors == 0;
     Ok(session.summary(interrupted, started.elapsed()))
@@ -132,19 +159,19 @@ fn run(args: &Args) -> Result<ExitCode, String> {
 
 impl Session<'_> {
     /// Takes one event; returns true if everything must stop.
-    fn handle(&mut self, event: Event) -> bool {
-        let (job, outcome, secs, log) = match event {
+    fn handle(&mut self, event: Event, display: &mut Display) -> bool {
+        let (job, outcome, secs, cpu, log) = match event {
             Event::Started(job) => {
-                self.display.started(&job.test);
+                display.started(&job.test);
                 return false;
             }
             Event::Error(job, e) => {
-                self.display.finished(&job.test, false, false);
-                self.display.println(&format!("dstest: {}: {e}", job.test));
+                display.finished(&job.test, false, false);
+                display.println(&format!("dstest: {}: {e}", job.test));
                 self.errors += 1;
                 return true;
             }
-            Event::Finished { job, outcome, secs, log } => (job, outcome, secs, log),
+            Event::Finished { job, outcome, secs, cpu, log } => (job, outcome, secs, cpu, log),
         };
         // The run's output: its warnings count whether it passed or not, and
         // a failure is named by the tester's report or the panic's message
@@ -158,20 +185,26 @@ impl Session<'_> {
             }),
             Outcome::TimedOut => Some(format!("timed out after {} s", self.args.timeout)),
             Outcome::Aborted => {
-                self.display.finished(&job.test, false, false);
+                display.finished(&job.test, false, false);
                 let _ = fs::remove_file(&log);
                 return false;
             }
         };
         let passed = reason.is_none();
-        self.display.finished(&job.test, true, passed);
+        // A pass whose linearizability check timed out checked nothing.
+        let weak = passed && tools::suite::weak_passes_in(&output) > 0;
+        display.finished(&job.test, true, passed && !weak);
         let warnings = tools::suite::warnings_in(&output);
         if let Some(st) = self.stats.iter_mut().find(|s| s.name == job.test) {
             st.record(passed, secs);
             st.record_warnings(&warnings);
+            st.weak += usize::from(weak);
+            if let Some(c) = cpu {
+                st.cpu.push((c.user_s, c.sys_s));
+            }
         }
         if passed && !warnings.is_empty() {
-            self.display.println(&format!(
+            display.println(&format!(
                 "WARNING {} (iteration {}, LABRPC_SEED={}): {}",
                 job.test,
                 job.iteration,
@@ -179,37 +212,46 @@ impl Session<'_> {
                 warnings.join("; ")
             ));
         }
-        if let Some(reason) = reason {
-            let file = self.save(&job, &reason, secs, &log);
-            let saved = match &file {
-                Ok(p) => p.display().to_string(),
-                Err(e) => format!("output not saved: {e}"),
-            };
-            self.display.println(&format!(
-                "FAILED {} (iteration {}, LABRPC_SEED={}, {reason}, {secs:.1} s) -> {saved}",
-                job.test, job.iteration, job.seed
-            ));
-            self.failures.push(Failure {
-                test: job.test,
-                iteration: job.iteration,
-                seed: job.seed,
-                reason,
-                file: file.ok(),
-            });
+        let kept = match (&reason, weak) {
+            (Some(r), _) => Some(("FAILED", r.clone())),
+            (None, true) => Some(("WEAK", format!("weak pass: {}", tools::suite::WEAK_PASS_LINE))),
+            (None, false) if self.args.archive => Some(("PASSED", "passed".to_string())),
+            (None, false) => None,
+        };
+        if let Some((verdict, why)) = kept {
+            let file = self.save(&job, verdict, &why, secs, &log);
+            if verdict != "PASSED" {
+                let saved = match &file {
+                    Ok(p) => p.display().to_string(),
+                    Err(e) => format!("output not saved: {e}"),
+                };
+                display.println(&format!(
+                    "{verdict} {} (iteration {}, LABRPC_SEED={}, {why}, {secs:.1} s) -> {saved}",
+                    job.test, job.iteration, job.seed
+                ));
+                let f =
+                    Failure { test: job.test, iteration: job.iteration, seed: job.seed, reason: why, file: file.ok() };
+                if verdict == "WEAK" {
+                    self.weak.push(f);
+                } else {
+                    self.failures.push(f);
+                }
+            }
         }
         let _ = fs::remove_file(&log);
         false
     }
 
-    /// Writes the replay header and the output of a failed run.
-    fn save(&self, job: &Job, reason: &str, secs: f64, log: &Path) -> std::io::Result<PathBuf> {
+    /// Writes the replay header and the output of a run.
+    fn save(&self, job: &Job, verdict: &str, reason: &str, secs: f64, log: &Path) -> std::io::Result<PathBuf> {
         fs::create_dir_all(&self.out_dir)?;
         let path = self.out_dir.join(failure_file_name(&job.test, job.iteration, job.seed));
-        let command = command_line(&self.cwd, &self.cfg.env_for(job), &self.cfg.exe, &RunConfig::test_args(&job.test));
+        let command = command_line(&self.cwd, &self.cfg.env_for(job), &job.exe, &RunConfig::test_args(&job.test));
         let header = failure_header(&FailureInfo {
             test: &job.test,
             iteration: job.iteration,
             seed: job.seed,
+            verdict,
             reason,
             secs,
             command: &command,
@@ -226,11 +268,16 @@ impl Session<'_> {
         if interrupted {
             eprintln!("dstest: interrupted; counting finished runs only");
         }
-        if !self.failures.is_empty() {
-            println!("Failed runs:");
-            let mut failures: Vec<&Failure> = self.failures.iter().collect();
-            failures.sort_by(|a, b| (&a.test, a.iteration).cmp(&(&b.test, b.iteration)));
-            for f in failures {
+        for (title, list) in
+            [("Failed runs:", &self.failures), ("Weak passes (linearizability check timed out):", &self.weak)]
+        {
+            if list.is_empty() {
+                continue;
+            }
+            println!("{title}");
+            let mut sorted: Vec<&Failure> = list.iter().collect();
+            sorted.sort_by(|a, b| (&a.test, a.iteration).cmp(&(&b.test, b.iteration)));
+            for f in sorted {
                 let file = f.file.as_ref().map(|p| p.display().to_string());
                 println!(
                     "  {} iteration {} LABRPC_SEED={} ({}) {}",
@@ -243,7 +290,7 @@ impl Session<'_> {
             }
             println!();
         }
-        print!("{}", format_table(&self.stats));
+        print!("{}", format_table(&self.stats, self.columns));
         let warned: Vec<&TestStats> = self.stats.iter().filter(|s| s.warning_count() > 0).collect();
         if !warned.is_empty() {
             println!("warnings (they do not fail a test, but deserve a look):");
@@ -253,15 +300,25 @@ impl Session<'_> {
                 }
             }
         }
+        if !self.weak.is_empty() {
+            println!(
+                "weak passes: {} run(s) passed only because the linearizability check timed out (nothing was checked)",
+                self.weak.len()
+            );
+        }
         println!("elapsed {:.1} s with {} worker(s)", elapsed.as_secs_f64(), self.args.workers);
-        if self.failures.iter().any(|f| f.file.is_some()) {
-            println!("output of failed runs: {}", self.out_dir.display());
+        if self.out_dir.is_dir() {
+            println!(
+                "output of {} runs: {}",
+                if self.args.archive { "all" } else { "failed and weak" },
+                self.out_dir.display()
+            );
         }
         if self.errors > 0 {
             ExitCode::from(EXIT_USAGE)
         } else if interrupted {
             ExitCode::from(EXIT_INTERRUPTED)
-        } else if self.failures.is_empty() {
+        } else if self.failures.is_empty() && self.weak.is_empty() {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE

@@ -1,36 +1,89 @@
-//! `grade`: runs every test of the asked Lab 3 parts, each in its own
-//! process, one after another, and checks the course's time limits.
+//! `grade`: runs every test of the labs or parts asked for, each in its own
+//! process (N times with `--runs`), one after another, and checks the
+//! course's limits; prints tables and writes JSON. Exit status 1 when a
+//! test did not pass or a limit was breached, 2 on a usage error.
 //!
-//! Builds the suite once, records per test pass/fail, wall seconds, CPU
-//! seconds and the tester's `Passed` figures, per part wall and CPU seconds
-//! (getrusage of the children), prints tables and writes JSON. Exit status 1
-//! on any failed test or breached limit.
+//! Three ways to use it:
+//! - `grade [PARTS]`: the kit's own crates (or `--exe`, a given test
+//!   executable);
+//! - `grade --submission PATH [PARTS]`: a student's `raft` (and `kvraft`)
+//!   crates, copied into a fresh copy of this kit and built there, against
+//!   the pinned list of the course's tests;
+//! - `grade --submissions DIR [PARTS] -p P`: every submission in DIR, P at
+//!   a time, with a summary table (CSV and JSON) and each one's JSON.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use tools::report::{self, Align, Limits, Table};
-use tools::runner::{self, TargetArgs, TestExe};
-use tools::suite::{self, Outcome, Tracker};
+use tools::grading::{self, LabPlan, LabResult, Settings, Verdict};
+use tools::labs::{self, Lab, Selector};
+use tools::report::{Align, Limits, Table};
+use tools::runner::{self, Profile, TargetArgs, TestExe};
+use tools::submission::{Builder, Submission};
 
 #[derive(Parser, Debug)]
-#[command(about = "Grade Lab 3: run each test in its own process and check the time limits")]
+#[command(
+    about = "Grade the labs: every test in its own process, against the course's limits",
+    after_help = "Examples:\n  \
+        grade                                  every lab the kit has tests for, with the kit's own crates\n  \
+        grade 3A 3B                            two parts of Lab 3\n  \
+        grade --runs 5 --cpu-limit lab3        all of Lab 3, each test 5 times, with the course's CPU budget\n  \
+        grade --submission ~/alice             Alice's raft (and kvraft) against this kit's tests\n  \
+        grade --submissions subs/ -p 3 lab3    every submission in subs/, 3 at a time: summary.csv/json\n\
+        Parts: 3A 3B 3C 3D 4A 4B; labs: lab3 lab4; all; or exact test names."
+)]
 struct Args {
-    /// Parts to run, e.g. 3A 3C (default: 3A 3B 3C 3D).
+    /// What to grade: parts (3A ... 4B), labs (lab3, lab4), `all`, or exact
+    /// test names (default: every lab the kit has tests for; with a
+    /// submission, those whose crates it has: Lab 4 needs kvraft).
     #[arg(value_name = "PART")]
-    parts: Vec<String>,
+    selectors: Vec<String>,
     #[command(flatten)]
     target: TargetArgs,
+    /// Grade a student's submission: a folder with their `raft/` (and
+    /// `kvraft/`) crate, built into a fresh copy of this kit.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["submissions", "exe", "manifest_path", "test_target"])]
+    submission: Option<PathBuf>,
+    /// Grade every submission (each sub-folder) of DIR.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["exe", "manifest_path", "test_target"])]
+    submissions: Option<PathBuf>,
+    /// Submissions graded at the same time with --submissions (their
+    /// builds take turns; their tests run side by side).
+    #[arg(short = 'p', long, default_value_t = 1, value_name = "P", value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: u32,
+    /// Run every test N times; it passes only if all N runs pass.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    runs: u32,
+    /// Enforce a CPU budget per lab (over the parts asked): `--cpu-limit`
+    /// alone, the course's (Lab 3: 60 s; Lab 4: 700 s); `--cpu-limit=SECS`
+    /// for every lab, or `--cpu-limit=lab3=60,lab4=700`.
+    #[arg(long, value_name = "SPEC", num_args = 0..=1, require_equals = true, default_missing_value = "course")]
+    cpu_limit: Option<String>,
+    /// Whole-lab wall limit (default: 600 s for each lab): SECS or
+    /// `lab3=600,lab4=600`.
+    #[arg(long, value_name = "SPEC")]
+    lab_limit: Option<String>,
+    /// Per-test wall limit in seconds (course: 120).
+    #[arg(long, default_value_t = 120.0, value_name = "SECS")]
+    test_limit: f64,
+    /// Count weak passes (a linearizability check that timed out, which
+    /// the course's tester lets pass) as passes.
+    #[arg(long)]
+    accept_weak: bool,
     /// JSON results file (default: `grade-results/grade-<timestamp>.json`).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "submissions")]
     json: Option<PathBuf>,
-    /// Kill a test still running after this many seconds (it fails).
+    /// Output folder of a batch (default: `grade-results/batch-<timestamp>/`).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Kill a test still running after this many seconds (it fails). The
+    /// tester's own watchdog ends a test at 120 s.
     #[arg(long, default_value_t = 180.0, value_name = "SECS")]
     kill_after: f64,
     /// Set RAFT_LOG=1 for the tests (their logs land in the kept log files).
@@ -39,201 +92,17 @@ struct Args {
     /// Keep the output of passing tests too (failing ones are always kept).
     #[arg(long)]
     keep_logs: bool,
-    /// Per-test limit in seconds (course: 120).
-    #[arg(long, default_value_t = 120.0, value_name = "SECS")]
-    test_limit: f64,
-    /// Whole-lab wall limit in seconds (course: 600).
-    #[arg(long, default_value_t = 600.0, value_name = "SECS")]
-    lab_limit: f64,
 }
 
-/// Result of one test process.
-struct TestRun {
-    name: String,
-    part: String,
-    result: &'static str,
-    exit: Option<i32>,
-    wall_s: f64,
-    cpu_s: f64,
-    record: suite::TestRecord,
-    /// Why it failed, in one line (see [`suite::failure_in`]).
-    failure: Option<String>,
-    log: Option<PathBuf>,
-}
-
-struct PartRun {
-    part: String,
-    tests: usize,
-    passed: usize,
-    wall_s: f64,
-    cpu_s: f64,
-}
-
-fn spinner(msg: String) -> ProgressBar {
-    let pb = ProgressBar::new_spinner();
-    pb.set_style(ProgressStyle::with_template("  {spinner} {msg} {elapsed}").expect("valid template"));
-    pb.set_message(msg);
-    pb.enable_steady_tick(Duration::from_millis(200));
-    pb
-}
-
-/// Runs one test, its stdout and stderr merged into `log`.
-fn run_test(exe: &TestExe, name: &str, part: &str, log: &Path, args: &Args) -> std::io::Result<TestRun> {
-    let mut f = OpenOptions::new().create(true).truncate(true).write(true).open(log)?;
-    let seed = std::env::var("LABRPC_SEED").unwrap_or_else(|_| "random".into());
-    writeln!(f, "# grade: {name} ({part}) at {} LABRPC_SEED={seed}", runner::timestamp())?;
-    let f = OpenOptions::new().append(true).open(log)?;
-    let mut cmd = exe.command();
-    cmd.args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .stdin(Stdio::null())
-        .stdout(f.try_clone()?)
-        .stderr(f);
-    if args.raft_log {
-        cmd.env("RAFT_LOG", "1");
-    }
-    let pb = spinner(format!("{part} {name}"));
-    let usage0 = runner::children_usage();
-    let t0 = Instant::now();
-    let mut child = cmd.spawn()?;
-    let mut killed = false;
-    let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break s;
-        }
-        if !killed && t0.elapsed().as_secs_f64() > args.kill_after {
-            killed = true;
-            let _ = child.kill();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let wall_s = t0.elapsed().as_secs_f64();
-    let cpu_s = runner::children_usage().cpu_since(&usage0);
-    pb.finish_and_clear();
-
-    let text = String::from_utf8_lossy(&std::fs::read(log)?).into_owned();
-    let mut tracker = Tracker::new();
-    text.lines().for_each(|l| {
-        tracker.feed(l);
-    });
-    let mut record = tracker.records.into_iter().find(|r| r.name.as_deref() == Some(name)).unwrap_or_default();
-    // A process ended mid-test (a panic off the test's thread, an apply
-    // error, a hang) has no libtest outcome: its output is all there is.
-    record.warnings = suite::warnings_in(&text);
-    let ran = record.outcome == Some(Outcome::Ok) && status.success();
-    let result = if killed {
-        "TIMEOUT"
-    } else if !ran {
-        "FAIL"
-    } else if wall_s > args.test_limit {
-        "SLOW"
-    } else {
-        "PASS"
-    };
-    let failure = if result == "PASS" {
-        None
-    } else if killed {
-        Some(format!("killed after {:.0} s (--kill-after)", args.kill_after))
-    } else {
-        Some(suite::failure_in(&text).unwrap_or_else(|| format!("ended with {status} without a libtest result")))
-    };
-    let mut f = OpenOptions::new().append(true).open(log)?;
-    writeln!(f, "# grade: {name} {result} ({status}) in {wall_s:.1} s")?;
-    Ok(TestRun {
-        name: name.to_string(),
-        part: part.to_string(),
-        result,
-        exit: status.code(),
-        wall_s,
-        cpu_s,
-        record,
-        failure,
-        log: Some(log.to_path_buf()),
-    })
-}
-
-fn fmt_opt<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map_or_else(String::new, |v| v.to_string())
-}
-
-fn tests_table(runs: &[TestRun]) -> Table {
-    let mut t = Table::new(&[
-        ("Test", Align::Left),
-        ("Part", Align::Left),
-        ("Result", Align::Left),
-        ("Warn", Align::Right),
-        ("Wall s", Align::Right),
-        ("CPU s", Align::Right),
-        ("Secs", Align::Right),
-        ("Peers", Align::Right),
-        ("RPCs", Align::Right),
-        ("Bytes", Align::Right),
-        ("Cmds", Align::Right),
-    ]);
-    for r in runs {
-        let p = r.record.passed;
-        t.push([
-            r.name.clone(),
-            r.part.clone(),
-            r.result.to_string(),
-            r.record.warnings.len().to_string(),
-            format!("{:.1}", r.wall_s),
-            format!("{:.2}", r.cpu_s),
-            fmt_opt(p.map(|p| format!("{:.1}", p.secs))),
-            fmt_opt(p.map(|p| p.peers)),
-            fmt_opt(p.map(|p| p.rpcs)),
-            fmt_opt(p.map(|p| p.bytes)),
-            fmt_opt(p.map(|p| p.commands)),
-        ]);
-    }
-    t
-}
-
-fn parts_table(parts: &[PartRun]) -> Table {
-    let mut t = Table::new(&[
-        ("Part", Align::Left),
-        ("Tests", Align::Right),
-        ("Passed", Align::Right),
-        ("Wall s", Align::Right),
-        ("CPU s", Align::Right),
-    ]);
-    for p in parts {
-        t.push([
-            p.part.clone(),
-            p.tests.to_string(),
-            p.passed.to_string(),
-            format!("{:.1}", p.wall_s),
-            format!("{:.2}", p.cpu_s),
-        ]);
-    }
-    t
-}
-
-/// Rounds to milliseconds for the JSON.
-fn r3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
-fn test_json(r: &TestRun) -> serde_json::Value {
-    json!({
-        "name": r.name,
-        "part": r.part,
-        "description": r.record.description,
-        "result": r.result,
-        "exit_code": r.exit,
-        "wall_s": r3(r.wall_s),
-        "cpu_s": r3(r.cpu_s),
-        "warnings": r.record.warnings,
-        "failure": r.failure,
-        "passed": r.record.passed.map(|p| json!({
-            "secs": p.secs, "peers": p.peers, "rpcs": p.rpcs,
-            "bytes": p.bytes, "commands": p.commands,
-        })),
-        "log": r.log.as_ref().map(|l| l.display().to_string()),
-    })
-}
+/// Why grading could not go on: a usage error (an unknown part or test, a
+/// missing submission folder, a submission without a raft crate ...) or a
+/// kit that cannot be built or run. Exit status 2.
+type Error = String;
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
+    let args = Args::parse();
+    let result = if args.submissions.is_some() { batch(&args) } else { single(&args) };
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -243,116 +112,569 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> Result<bool, String> {
-    let parts: Vec<String> = if args.parts.is_empty() {
-        ["3A", "3B", "3C", "3D"].map(String::from).to_vec()
-    } else {
-        args.parts.iter().map(|p| p.to_ascii_uppercase()).collect()
+fn settings(args: &Args) -> Result<Settings, Error> {
+    if !(args.test_limit > 0.0 && args.kill_after > 0.0) {
+        return Err("--test-limit and --kill-after must be positive".into());
+    }
+    let seed = match std::env::var("LABRPC_SEED") {
+        Ok(s) => Some(s.trim().parse().map_err(|_| format!("LABRPC_SEED={s} is not a number"))?),
+        Err(_) => None,
     };
-    let exe = runner::build(&args.target)?;
-    let names = exe.list()?;
-    let stamp = runner::timestamp();
-    let json_path = args.json.clone().unwrap_or_else(|| PathBuf::from(format!("grade-results/grade-{stamp}.json")));
-    let log_dir = json_path.parent().unwrap_or(Path::new(".")).join(format!("logs-{stamp}"));
-    std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
+    Ok(Settings {
+        runs: args.runs,
+        kill_after: Duration::from_secs_f64(args.kill_after),
+        accept_weak: args.accept_weak,
+        raft_log: args.raft_log,
+        keep_logs: args.keep_logs,
+        seed,
+    })
+}
 
-    let mut runs: Vec<TestRun> = Vec::new();
-    let mut part_runs = Vec::new();
-    for part in &parts {
-        let tests: Vec<&String> =
-            names.iter().filter(|n| suite::part_of(n).as_deref() == Some(part.as_str())).collect();
-        if tests.is_empty() {
-            eprintln!("grade: no tests for part {part}");
+/// Each lab's limits, from the course's and the flags.
+fn limits_for(args: &Args, lab: &Lab) -> Result<Limits, Error> {
+    let mut l = lab.limits;
+    l.per_test_s = args.test_limit;
+    if let Some(spec) = &args.lab_limit {
+        let spec = grading::parse_limit_spec(spec)?;
+        if let Some(v) = grading::limit_for(&spec, lab) {
+            l.lab_wall_s = v;
         }
-        println!("== Part {part}: {} tests", tests.len());
-        let usage0 = runner::children_usage();
-        let t0 = Instant::now();
-        let first = runs.len();
-        for name in tests {
-            let log = log_dir.join(format!("{name}.log"));
-            let mut r = run_test(&exe, name, part, &log, &args).map_err(|e| format!("{name}: {e}"))?;
-            if r.result == "PASS" && !args.keep_logs {
-                let _ = std::fs::remove_file(&log);
-                r.log = None;
+    }
+    if let Some(spec) = &args.cpu_limit {
+        l.cpu_limit_s = if spec == "course" {
+            Some(lab.limits.reasonable_cpu_s)
+        } else {
+            let spec = grading::parse_limit_spec(spec)?;
+            grading::limit_for(&spec, lab)
+        };
+    }
+    Ok(l)
+}
+
+fn classify_all(selectors: &[String]) -> Result<Vec<Selector>, Error> {
+    selectors.iter().map(|s| labs::classify(s)).collect()
+}
+
+/// Picks the tests: `candidates` are every lab's test names in order; no
+/// selector means all of them. A name must be exact.
+fn select(
+    selectors: &[Selector],
+    candidates: &[(&'static Lab, Vec<String>)],
+) -> Result<Vec<(&'static Lab, Vec<String>)>, Error> {
+    let known = || {
+        let names: Vec<&str> = candidates.iter().flat_map(|(_, ts)| ts.iter().map(String::as_str)).collect();
+        format!("known tests: {}", names.join(" "))
+    };
+    let mut chosen: Vec<(&'static Lab, Vec<bool>)> =
+        candidates.iter().map(|(l, ts)| (*l, vec![selectors.is_empty(); ts.len()])).collect();
+    for sel in selectors {
+        let mut any = false;
+        for ((lab, ts), (_, marks)) in candidates.iter().zip(chosen.iter_mut()) {
+            for (t, m) in ts.iter().zip(marks.iter_mut()) {
+                let hit = match sel {
+                    Selector::All => true,
+                    Selector::Lab(l) => lab.name == *l,
+                    Selector::Part(p) => tools::suite::part_of(t).as_deref() == Some(p.as_str()),
+                    Selector::Test { name, .. } => t == name,
+                };
+                if hit {
+                    *m = true;
+                    any = true;
+                }
             }
-            let p = r.record.passed.map_or_else(String::new, |p| {
-                format!("  [{:.1}s {} peers {} RPCs {} bytes {} cmds]", p.secs, p.peers, p.rpcs, p.bytes, p.commands)
+        }
+        if !any {
+            return Err(match sel {
+                Selector::Test { name, .. } => format!("unknown test `{name}`; {}", known()),
+                Selector::Lab(l) => labs::missing_lab(labs::lab_named(l).expect("classified")),
+                Selector::Part(p) => match labs::lab_of_part(p) {
+                    Some(lab) if !candidates.iter().any(|(l, _)| *l == lab) => labs::missing_lab(lab),
+                    _ => format!("no test of part {p}; {}", known()),
+                },
+                Selector::All => "no tests".into(),
             });
-            let where_ = r.log.as_ref().map_or_else(String::new, |l| format!("  log: {}", l.display()));
-            println!("  {:<7} {:<40} {:>6.1}s{p}{where_}", r.result, r.name, r.wall_s);
-            if let Some(f) = &r.failure {
-                println!("          {f}");
-            }
-            for w in &r.record.warnings {
-                println!("          warning: {w}");
-            }
-            runs.push(r);
         }
-        let mine = &runs[first..];
-        part_runs.push(PartRun {
-            part: part.clone(),
-            tests: mine.len(),
-            passed: mine.iter().filter(|r| r.result == "PASS").count(),
-            wall_s: t0.elapsed().as_secs_f64(),
-            cpu_s: runner::children_usage().cpu_since(&usage0),
-        });
     }
-    let _ = std::fs::remove_dir(&log_dir); // only if empty
+    Ok(candidates
+        .iter()
+        .zip(chosen)
+        .map(|((lab, ts), (_, marks))| {
+            (*lab, ts.iter().zip(marks).filter(|(_, m)| *m).map(|(t, _)| t.clone()).collect())
+        })
+        .filter(|(_, ts): &(&Lab, Vec<String>)| !ts.is_empty())
+        .collect())
+}
 
-    let total_wall: f64 = part_runs.iter().map(|p| p.wall_s).sum();
-    let total_cpu: f64 = part_runs.iter().map(|p| p.cpu_s).sum();
-    let limits = Limits { per_test_s: args.test_limit, lab_wall_s: args.lab_limit, ..Limits::default() };
-    let walls: Vec<(String, f64)> = runs.iter().map(|r| (r.name.clone(), r.wall_s)).collect();
-    let checks = report::check_limits(&walls, total_wall, total_cpu, &limits);
-    let failed = runs.iter().filter(|r| r.result != "PASS").count();
-    let warnings: usize = runs.iter().map(|r| r.record.warnings.len()).sum();
-    let ok = failed == 0 && !runs.is_empty() && !checks.iter().any(report::Check::failed);
+/// Orders a lab's listed tests part by part: in each part the pinned ones
+/// in the course's order, then any others as listed.
+fn course_order(lab: &Lab, listed: &[String]) -> Vec<String> {
+    let mut v: Vec<String> =
+        lab.tests.iter().filter(|t| listed.iter().any(|l| l == *t)).map(|t| t.to_string()).collect();
+    v.extend(listed.iter().filter(|l| !lab.tests.contains(&l.as_str())).cloned());
+    v.sort_by_key(|t| tools::suite::part_of(t));
+    v
+}
 
-    println!("\n{}", tests_table(&runs).render_text());
-    let mut pt = parts_table(&part_runs);
-    pt.push([
-        "total".to_string(),
-        runs.len().to_string(),
-        (runs.len() - failed).to_string(),
-        format!("{total_wall:.1}"),
-        format!("{total_cpu:.2}"),
-    ]);
-    println!("{}", pt.render_text());
-    println!("{}", report::checks_table(&checks).render_text());
-    if warnings > 0 {
-        println!("{warnings} warning(s) in passing or failing tests: see the Warn column");
-    }
-    if parts.len() < 4 {
-        println!("(only parts {} ran: the whole-lab limits apply to these alone)", parts.join(" "));
-    }
+fn output_dirs(args: &Args, stamp: &str) -> (PathBuf, PathBuf) {
+    let json = args.json.clone().unwrap_or_else(|| PathBuf::from(format!("grade-results/grade-{stamp}.json")));
+    let logs = json.parent().unwrap_or(Path::new(".")).join(format!("logs-{stamp}"));
+    (json, logs)
+}
 
-    let doc = json!({
+/// Progress lines go to stdout as they come.
+fn printer() -> impl FnMut(String) {
+    |line: String| println!("{line}")
+}
+
+fn meta(kit: &Path, selectors: &[String], stamp: &str, executables: &[(&Lab, String)]) -> serde_json::Value {
+    json!({
         "tool": "grade",
         "timestamp": stamp,
-        "executable": exe.path.display().to_string(),
+        "kit": { "root": kit.display().to_string(), "commit": runner::kit_commit(kit) },
+        "machine": runner::machine(),
+        "selectors": selectors,
         "labrpc_seed": std::env::var("LABRPC_SEED").ok(),
-        "parts_asked": parts,
-        "tests": runs.iter().map(test_json).collect::<Vec<_>>(),
-        "parts": part_runs.iter().map(|p| json!({
-            "part": p.part, "tests": p.tests, "passed": p.passed,
-            "wall_s": r3(p.wall_s), "cpu_s": r3(p.cpu_s),
-        })).collect::<Vec<_>>(),
-        "total": {
-            "wall_s": r3(total_wall), "cpu_s": r3(total_cpu), "tests": runs.len(), "failed": failed,
-            "warnings": warnings,
-        },
-        "checks": checks.iter().map(|c| json!({
-            "label": c.label, "value": r3(c.value), "limit": c.limit,
-            "kind": if c.fatal { "limit" } else { "info" }, "status": c.status(),
-        })).collect::<Vec<_>>(),
-        "ok": ok,
-    });
-    runner::ensure_parent(&json_path).map_err(|e| e.to_string())?;
-    let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())? + "\n";
-    File::create(&json_path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|e| format!("{}: {e}", json_path.display()))?;
+        "executables": executables.iter().map(|(l, p)| (l.name.to_string(), json!(p))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+fn write_json(path: &Path, doc: &serde_json::Value) -> Result<(), String> {
+    runner::ensure_parent(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = serde_json::to_string_pretty(doc).map_err(|e| e.to_string())? + "\n";
+    File::create(path).and_then(|mut f| f.write_all(text.as_bytes())).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn merge(mut a: serde_json::Value, b: serde_json::Value) -> serde_json::Value {
+    if let (Some(a), serde_json::Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
+    }
+    a
+}
+
+/// The kit's own crates, or `--exe`, or one `--submission`.
+fn single(args: &Args) -> Result<bool, Error> {
+    let s = settings(args)?;
+    let selectors = classify_all(&args.selectors)?;
+    let stamp = runner::timestamp();
+    let (json_path, log_dir) = output_dirs(args, &stamp);
+    let (plans, meta_doc) = if let Some(path) = &args.submission {
+        let sub = Submission::load(path)?;
+        let kit = tools::scratch::kit_root();
+        let builder = Builder::new(&kit, &tools::scratch::shared_target_dir());
+        let plans = submission_plans(args, &sub, &selectors, &builder, &log_dir.join("bin"), &mut printer())?;
+        let exes: Vec<(&Lab, String)> = plans
+            .iter()
+            .map(|p| (p.lab, p.exe.as_ref().map_or(String::new(), |e| e.path.display().to_string())))
+            .collect();
+        let m = merge(meta(&kit, &args.selectors, &stamp, &exes), json!({ "submission": submission_json(&sub) }));
+        (plans, m)
+    } else {
+        let plans = kit_plans(args, &selectors)?;
+        let exes: Vec<(&Lab, String)> = plans
+            .iter()
+            .map(|p| (p.lab, p.exe.as_ref().map_or(String::new(), |e| e.path.display().to_string())))
+            .collect();
+        let root = args
+            .target
+            .manifest_path
+            .as_ref()
+            .and_then(|m| m.parent().map(Path::to_path_buf))
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_default();
+        (plans, meta(&root, &args.selectors, &stamp, &exes))
+    };
+    let labs = grading::grade(&plans, &s, &log_dir, &mut printer());
+    let _ = std::fs::remove_dir(&log_dir); // only if empty
+    print!("{}", grading::render(&labs, &s));
+    let ok = grading::grade_ok(&labs, s.accept_weak);
+    write_json(&json_path, &merge(meta_doc, grading::results_json(&labs, &s)))?;
     println!("results: {}", json_path.display());
     println!("{}", if ok { "GRADE: OK" } else { "GRADE: FAILED" });
     Ok(ok)
+}
+
+/// Plans for the kit's own crates: build what the selectors need (one
+/// cargo run), or list `--exe`.
+fn kit_plans(args: &Args, selectors: &[Selector]) -> Result<Vec<LabPlan>, Error> {
+    let t = &args.target;
+    let mut exes: Vec<(&'static Lab, TestExe)> = Vec::new();
+    if let Some(exe) = &t.exe {
+        let e = TestExe { path: exe.clone(), package_dir: None };
+        let listed = e.list()?;
+        for lab in labs::LABS {
+            if listed.iter().any(|n| labs::lab_of_test(n) == Some(lab)) {
+                exes.push((lab, e.clone()));
+            }
+        }
+        if exes.is_empty() {
+            return Err(format!("{} has no test of any lab part (names ending _3a ... _4b)", exe.display()));
+        }
+    } else if let Some(target) = &t.test_target {
+        let lab = labs::lab_of_target(target)
+            .ok_or_else(|| format!("--test-target {target} is not a lab's (raft_test, kvraft_test)"))?;
+        exes.push((lab, runner::build(t, target)?));
+    } else {
+        let available = labs::available_labs(t.manifest_path.as_deref())?;
+        let wanted = if selectors.is_empty() { available.clone() } else { labs::labs_for(selectors, &available) };
+        if let Some(missing) = wanted.iter().find(|l| !available.contains(l)) {
+            return Err(labs::missing_lab(missing));
+        }
+        let targets: Vec<&str> = wanted.iter().map(|l| l.target).collect();
+        let built = runner::build_targets(t.manifest_path.as_deref(), &t.package, &targets, Profile::Release)?;
+        exes.extend(wanted.into_iter().zip(built));
+    }
+    let mut candidates = Vec::new();
+    let mut listed_by_lab = Vec::new();
+    for (lab, exe) in &exes {
+        let listed: Vec<String> = exe.list()?.into_iter().filter(|n| labs::lab_of_test(n) == Some(*lab)).collect();
+        candidates.push((*lab, course_order(lab, &listed)));
+        listed_by_lab.push(listed);
+    }
+    let chosen = select(selectors, &candidates)?;
+    chosen
+        .into_iter()
+        .map(|(lab, tests)| {
+            let i = exes.iter().position(|(l, _)| *l == lab).expect("a lab with tests has an executable");
+            Ok(LabPlan {
+                lab,
+                tests,
+                exe: Some(exes[i].1.clone()),
+                available: listed_by_lab[i].clone(),
+                build_error: None,
+                limits: limits_for(args, lab)?,
+            })
+        })
+        .collect()
+}
+
+fn submission_json(sub: &Submission) -> serde_json::Value {
+    json!({
+        "name": sub.name,
+        "path": sub.path.display().to_string(),
+        "raft": sub.raft.display().to_string(),
+        "kvraft": sub.kvraft.as_ref().map(|k| k.display().to_string()),
+    })
+}
+
+/// Plans for a submission: the pinned tests of the labs asked (by default
+/// those the kit has tests for and the submission has crates for), each
+/// lab built with the submission's crates. A build failure fails the lab's
+/// tests; it is not a usage error.
+fn submission_plans(
+    args: &Args,
+    sub: &Submission,
+    selectors: &[Selector],
+    builder: &Builder,
+    bin_dir: &Path,
+    say: &mut dyn FnMut(String),
+) -> Result<Vec<LabPlan>, Error> {
+    let kit = tools::scratch::kit_root();
+    let available = labs::available_labs(Some(&kit.join("Cargo.toml")))?;
+    let candidates: Vec<(&'static Lab, Vec<String>)> = if selectors.is_empty() {
+        available
+            .iter()
+            .filter(|l| sub.has_crates_for(l))
+            .map(|l| (*l, l.tests.iter().map(|t| t.to_string()).collect()))
+            .collect()
+    } else {
+        labs::LABS.into_iter().map(|l| (l, l.tests.iter().map(|t| t.to_string()).collect())).collect()
+    };
+    let chosen = select(selectors, &candidates)?;
+    let mut plans = Vec::new();
+    for (lab, tests) in chosen {
+        if !available.contains(&lab) {
+            return Err(labs::missing_lab(lab));
+        }
+        say(format!("building {} with {}'s crates ({})...", lab.title, sub.name, lab.crates.join(", ")));
+        let (exe, available_tests, build_error) = match builder.build(sub, lab, bin_dir) {
+            Ok(exe) => {
+                let listed = exe.list()?;
+                (Some(exe), listed, None)
+            }
+            Err(e) => {
+                let first =
+                    e.lines().find(|l| l.starts_with("error")).unwrap_or(e.lines().next().unwrap_or("")).to_string();
+                say(format!("build failed: {e}"));
+                (None, Vec::new(), Some(first))
+            }
+        };
+        plans.push(LabPlan {
+            lab,
+            tests,
+            exe,
+            available: available_tests,
+            build_error,
+            limits: limits_for(args, lab)?,
+        });
+    }
+    if plans.is_empty() {
+        return Err(format!("nothing to grade for {}", sub.name));
+    }
+    Ok(plans)
+}
+
+/// One row of the batch summary.
+struct Row {
+    name: String,
+    status: String,
+    labs: Vec<LabResult>,
+    error: Option<String>,
+    json: Option<PathBuf>,
+}
+
+/// Every submission of `--submissions DIR`, P at a time.
+fn batch(args: &Args) -> Result<bool, Error> {
+    let dir = args.submissions.as_ref().expect("batch mode");
+    let s = settings(args)?;
+    let selectors = classify_all(&args.selectors)?;
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("submissions folder {}: {e}", dir.display()))?;
+    let mut subs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    subs.sort();
+    if subs.is_empty() {
+        return Err(format!("no submissions (sub-folders) in {}", dir.display()));
+    }
+    let stamp = runner::timestamp();
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("grade-results/batch-{stamp}")));
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let kit = tools::scratch::kit_root();
+    let builder = Arc::new(Builder::new(&kit, &tools::scratch::shared_target_dir()));
+    let machine = runner::machine();
+    let commit = runner::kit_commit(&kit);
+    println!(
+        "grading {} submission(s) of {}, {} at a time; kit {} at {}",
+        subs.len(),
+        dir.display(),
+        args.jobs,
+        kit.display(),
+        commit.as_deref().unwrap_or("(no git commit)")
+    );
+    let queue = Arc::new(Mutex::new(subs.clone()));
+    let rows: Arc<Mutex<Vec<Row>>> = Arc::new(Mutex::new(Vec::new()));
+    std::thread::scope(|scope| {
+        for _ in 0..args.jobs.min(u32::try_from(subs.len()).unwrap_or(u32::MAX)) {
+            let (queue, rows, builder, out, s, selectors, stamp) =
+                (&queue, &rows, &builder, &out, &s, &selectors, &stamp);
+            scope.spawn(move || loop {
+                let next = {
+                    let mut q = queue.lock().expect("queue");
+                    (!q.is_empty()).then(|| q.remove(0))
+                };
+                let Some(path) = next else { return };
+                let row = grade_one(args, &path, selectors, s, builder, out, stamp);
+                println!(
+                    "{:<24} {:<7} {}",
+                    row.name,
+                    row.status,
+                    row.error.clone().unwrap_or_else(|| summary_cells(&row, s).join("  "))
+                );
+                rows.lock().expect("rows").push(row);
+            });
+        }
+    });
+    let mut rows = Arc::try_unwrap(rows).ok().expect("workers done").into_inner().expect("rows");
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    let parts = parts_of(&rows);
+    let table = summary_table(&rows, &parts, &s);
+    println!("\n{}", table.render_text());
+    let csv = summary_csv(&rows, &parts, &s);
+    std::fs::write(out.join("summary.csv"), csv).map_err(|e| format!("summary.csv: {e}"))?;
+    let doc = json!({
+        "tool": "grade",
+        "timestamp": stamp,
+        "kit": { "root": kit.display().to_string(), "commit": commit },
+        "machine": machine,
+        "selectors": args.selectors,
+        "runs_per_test": s.runs,
+        "submissions": rows.iter().map(|r| row_json(r, &parts, &s)).collect::<Vec<_>>(),
+    });
+    write_json(&out.join("summary.json"), &doc)?;
+    println!("summary: {} and {}", out.join("summary.csv").display(), out.join("summary.json").display());
+    Ok(true)
+}
+
+/// Grades one submission of a batch: its JSON and its printed report go to
+/// `out/<name>.json` and `out/<name>.txt`, its logs under `out/<name>/`.
+fn grade_one(
+    args: &Args,
+    path: &Path,
+    selectors: &[Selector],
+    s: &Settings,
+    builder: &Builder,
+    out: &Path,
+    stamp: &str,
+) -> Row {
+    let fallback = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let sub = match Submission::load(path) {
+        Ok(sub) => sub,
+        Err(e) => return Row { name: fallback, status: "ERROR".into(), labs: Vec::new(), error: Some(e), json: None },
+    };
+    let mut text = String::new();
+    let dir = out.join(&sub.name);
+    let mut say = |l: String| {
+        text.push_str(&l);
+        text.push('\n');
+    };
+    let plans = match submission_plans(args, &sub, selectors, builder, &dir.join("bin"), &mut say) {
+        Ok(p) => p,
+        Err(e) => return Row { name: sub.name, status: "ERROR".into(), labs: Vec::new(), error: Some(e), json: None },
+    };
+    let labs = grading::grade(&plans, s, &dir.join("logs"), &mut say);
+    let _ = std::fs::remove_dir(dir.join("logs"));
+    text.push_str(&grading::render(&labs, s));
+    let ok = grading::grade_ok(&labs, s.accept_weak);
+    text.push_str(if ok { "GRADE: OK\n" } else { "GRADE: FAILED\n" });
+    let kit = tools::scratch::kit_root();
+    let exes: Vec<(&Lab, String)> =
+        plans.iter().map(|p| (p.lab, p.exe.as_ref().map_or(String::new(), |e| e.path.display().to_string()))).collect();
+    let doc = merge(
+        merge(meta(&kit, &args.selectors, stamp, &exes), json!({ "submission": submission_json(&sub) })),
+        grading::results_json(&labs, s),
+    );
+    let json_path = out.join(format!("{}.json", sub.name));
+    let error = write_json(&json_path, &doc).err();
+    let _ = std::fs::write(out.join(format!("{}.txt", sub.name)), &text);
+    let built = plans.iter().all(|p| p.exe.is_some());
+    let status = if error.is_some() {
+        "ERROR"
+    } else if ok {
+        "OK"
+    } else if !built {
+        "NOBUILD"
+    } else {
+        "FAILED"
+    };
+    Row { name: sub.name, status: status.into(), labs, error, json: Some(json_path) }
+}
+
+/// The parts graded in any row, in order.
+fn parts_of(rows: &[Row]) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    for lab in labs::LABS {
+        for p in lab.parts {
+            if rows.iter().flat_map(|r| &r.labs).flat_map(|l| &l.tests).any(|t| t.part == *p) {
+                parts.push(p.to_string());
+            }
+        }
+    }
+    parts
+}
+
+fn counts(row: &Row, s: &Settings) -> (usize, usize, usize, usize) {
+    let tests: Vec<&grading::TestResult> = row.labs.iter().flat_map(|l| &l.tests).collect();
+    let passed = tests.iter().filter(|t| t.verdict.passes(s.accept_weak)).count();
+    let weak = tests.iter().filter(|t| t.verdict == Verdict::Weak).count();
+    let warnings = tests.iter().map(|t| t.warning_count()).sum();
+    (tests.len(), passed, weak, warnings)
+}
+
+fn part_cell(row: &Row, part: &str, s: &Settings) -> String {
+    let ts: Vec<&grading::TestResult> = row.labs.iter().flat_map(|l| &l.tests).filter(|t| t.part == part).collect();
+    if ts.is_empty() {
+        return String::new();
+    }
+    format!("{}/{}", ts.iter().filter(|t| t.verdict.passes(s.accept_weak)).count(), ts.len())
+}
+
+fn limits_failed(row: &Row) -> Vec<String> {
+    row.labs
+        .iter()
+        .flat_map(|l| l.checks.iter().filter(|c| c.failed()).map(move |c| format!("{}: {}", l.lab.name, c.label)))
+        .collect()
+}
+
+fn summary_cells(row: &Row, s: &Settings) -> Vec<String> {
+    let (n, passed, weak, warnings) = counts(row, s);
+    let mut v = vec![format!("{passed}/{n} passed")];
+    if weak > 0 {
+        v.push(format!("{weak} weak"));
+    }
+    if warnings > 0 {
+        v.push(format!("{warnings} warnings"));
+    }
+    v.extend(limits_failed(row).into_iter().map(|l| format!("over {l}")));
+    v
+}
+
+fn summary_table(rows: &[Row], parts: &[String], s: &Settings) -> Table {
+    let mut cols: Vec<(&str, Align)> = vec![("Submission", Align::Left), ("Status", Align::Left)];
+    cols.extend(parts.iter().map(|p| (p.as_str(), Align::Right)));
+    cols.extend([
+        ("Passed", Align::Right),
+        ("Weak", Align::Right),
+        ("Warn", Align::Right),
+        ("Wall s", Align::Right),
+        ("CPU s", Align::Right),
+        ("Notes", Align::Left),
+    ]);
+    let mut t = Table::new(&cols);
+    for r in rows {
+        let (n, passed, weak, warnings) = counts(r, s);
+        let mut cells = vec![r.name.clone(), r.status.clone()];
+        cells.extend(parts.iter().map(|p| part_cell(r, p, s)));
+        let wall: f64 = r.labs.iter().map(LabResult::max_wall).sum();
+        let cpu: f64 = r.labs.iter().map(LabResult::max_cpu).sum();
+        let mut notes = limits_failed(r).into_iter().map(|l| format!("over {l}")).collect::<Vec<_>>();
+        if let Some(e) = &r.error {
+            notes.push(e.lines().next().unwrap_or_default().to_string());
+        }
+        cells.extend([
+            if n > 0 { format!("{passed}/{n}") } else { String::new() },
+            weak.to_string(),
+            warnings.to_string(),
+            format!("{wall:.1}"),
+            format!("{cpu:.2}"),
+            notes.join("; "),
+        ]);
+        t.push(cells);
+    }
+    t
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn summary_csv(rows: &[Row], parts: &[String], s: &Settings) -> String {
+    let mut head = vec!["submission".to_string(), "status".to_string()];
+    head.extend(parts.iter().cloned());
+    head.extend(["tests", "passed", "weak", "warnings", "wall_s", "cpu_s", "limits_failed", "error"].map(String::from));
+    let mut out = head.join(",") + "\n";
+    for r in rows {
+        let (n, passed, weak, warnings) = counts(r, s);
+        let mut cells = vec![r.name.clone(), r.status.clone()];
+        cells.extend(parts.iter().map(|p| part_cell(r, p, s)));
+        cells.extend([
+            n.to_string(),
+            passed.to_string(),
+            weak.to_string(),
+            warnings.to_string(),
+            format!("{:.3}", r.labs.iter().map(LabResult::max_wall).sum::<f64>()),
+            format!("{:.3}", r.labs.iter().map(LabResult::max_cpu).sum::<f64>()),
+            limits_failed(r).join("; "),
+            r.error.clone().unwrap_or_default().lines().next().unwrap_or_default().to_string(),
+        ]);
+        out += &(cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(",") + "\n");
+    }
+    out
+}
+
+fn row_json(r: &Row, parts: &[String], s: &Settings) -> serde_json::Value {
+    let (n, passed, weak, warnings) = counts(r, s);
+    json!({
+        "submission": r.name,
+        "status": r.status,
+        "parts": parts.iter().map(|p| (p.clone(), json!(part_cell(r, p, s)))).collect::<serde_json::Map<_, _>>(),
+        "tests": n, "passed": passed, "weak": weak, "warnings": warnings,
+        "failed_tests": r.labs.iter().flat_map(|l| &l.tests).filter(|t| !t.verdict.passes(s.accept_weak))
+            .map(|t| json!({"name": t.name, "result": t.verdict.as_str()})).collect::<Vec<_>>(),
+        "wall_s": grading::r3(r.labs.iter().map(LabResult::max_wall).sum()),
+        "cpu_s": grading::r3(r.labs.iter().map(LabResult::max_cpu).sum()),
+        "limits_failed": limits_failed(r),
+        "error": r.error,
+        "json": r.json.as_ref().map(|p| p.display().to_string()),
+    })
 }

@@ -11,14 +11,19 @@ use clap::Parser;
     name = "dstest",
     after_help = "Examples:\n  \
         dstest -n 500 -p 2 3A 3B         every 3A and 3B test, 500 times each\n  \
+        dstest -n 50 4A                  every Lab 4 part A test (the kvraft_test executable)\n  \
         dstest -n 50 figure8             every test whose name contains `figure8`\n  \
+        dstest -s -t -n 20 3C            3C's tests one after another, with their CPU time\n  \
+        dstest -l -g 10 -n 10 3A         10, then 100, then 1000 runs ... until Ctrl-C\n  \
+        dstest -r -n 100 3B              a race build (debug assertions, invariant checks; TSan on nightly)\n  \
         dstest --seed 42 -n 1 -v basic_agree_3b    replay one run with logging\n  \
         dstest --list lab3               print the selected tests"
 )]
 pub struct Args {
-    /// Tests to run: a part (`3A`, `3b`: every test ending in `_3a`), a lab
-    /// (`lab3`: every test of parts 3x), `all`, an exact test name, or a
-    /// substring of test names.
+    /// Tests to run: a part (`3A`, `4b`: every test ending in `_3a`, `_4b`),
+    /// a lab (`lab3`, `lab4`), `all` (both labs), an exact test name, or a
+    /// substring of test names. Lab 3's tests are in the `raft_test`
+    /// executable and Lab 4's in `kvraft_test`; the ones needed are built.
     pub tests: Vec<String>,
 
     /// Runs per selected test.
@@ -37,6 +42,37 @@ pub struct Args {
     #[arg(short, long)]
     pub verbose: bool,
 
+    /// Keep every run's output in the output folder, passing runs too (by
+    /// default only failed and weak runs are kept).
+    #[arg(short, long)]
+    pub archive: bool,
+
+    /// Run one test's runs after another's (all runs of the first test,
+    /// then of the second, ...) instead of every test once per round.
+    #[arg(short, long)]
+    pub sequential: bool,
+
+    /// Keep going until interrupted: after N runs of each test, run
+    /// N x GROWTH more, then N x GROWTH^2 more, ... printing the table
+    /// after each round.
+    #[arg(short, long = "loop")]
+    pub r#loop: bool,
+
+    /// Growth of the run count from one round to the next with --loop.
+    #[arg(short, long, default_value_t = 10, value_name = "G", value_parser = clap::value_parser!(u32).range(2..))]
+    pub growth: u32,
+
+    /// Show user and system CPU time per run of each test in the table.
+    #[arg(short, long)]
+    pub timing: bool,
+
+    /// Race build: the tests built with debug assertions and overflow
+    /// checks (the kit's invariant checks run under them), separate from
+    /// the release build; with ThreadSanitizer too where a nightly
+    /// toolchain with rust-src is installed.
+    #[arg(short, long)]
+    pub race: bool,
+
     /// Use this LABRPC_SEED for every run (to replay a failure) instead of
     /// a fresh random seed per run.
     #[arg(long, value_name = "S")]
@@ -54,9 +90,11 @@ pub struct Args {
     #[arg(long, value_name = "PKG", default_value = "tester")]
     pub package: String,
 
-    /// Integration test target (file `tests/<NAME>.rs`) of the package.
-    #[arg(long, value_name = "NAME", default_value = "raft_test")]
-    pub test_target: String,
+    /// Integration test target (file `tests/<NAME>.rs`) of the package to
+    /// use for every selected test (default: each lab's own: `raft_test`,
+    /// `kvraft_test`).
+    #[arg(long, value_name = "NAME")]
+    pub test_target: Option<String>,
 
     /// Cargo.toml to build from (passed to cargo).
     #[arg(long, value_name = "PATH")]
@@ -90,9 +128,12 @@ impl Args {
             out.push("--package".to_string());
             out.push(self.package.clone());
         }
-        if self.test_target != "raft_test" {
+        if let Some(t) = &self.test_target {
             out.push("--test-target".to_string());
-            out.push(self.test_target.clone());
+            out.push(t.clone());
+        }
+        if self.race {
+            out.push("--race".to_string());
         }
         out
     }
@@ -116,7 +157,9 @@ mod tests {
         assert_eq!(a.seed, None);
         assert!(!a.verbose && !a.list);
         assert_eq!(a.package, "tester");
-        assert_eq!(a.test_target, "raft_test");
+        assert_eq!(a.test_target, None);
+        assert!(!a.archive && !a.sequential && !a.r#loop && !a.timing && !a.race);
+        assert_eq!(a.growth, 10);
         assert!(a.target_args().is_empty());
     }
 
@@ -138,10 +181,19 @@ mod tests {
             "kv",
             "--test-target",
             "kv_test",
+            "-a",
+            "-s",
+            "-l",
+            "-g",
+            "4",
+            "-t",
+            "-r",
             "3a",
             "3B",
         ])
         .unwrap();
+        assert!(a.archive && a.sequential && a.r#loop && a.timing && a.race);
+        assert_eq!(a.growth, 4);
         assert_eq!(a.iterations, 500);
         assert_eq!(a.workers, 3);
         assert_eq!(a.output, Some(PathBuf::from("out")));
@@ -149,7 +201,7 @@ mod tests {
         assert_eq!(a.seed, Some(42));
         assert_eq!(a.timeout, 20);
         assert_eq!(a.tests, vec!["3a", "3B"]);
-        assert_eq!(a.target_args(), vec!["--package", "kv", "--test-target", "kv_test"]);
+        assert_eq!(a.target_args(), vec!["--package", "kv", "--test-target", "kv_test", "--race"]);
     }
 
     #[test]
@@ -158,5 +210,6 @@ mod tests {
         assert!(parse(&["-p", "0", "3A"]).is_err());
         assert!(parse(&["--timeout", "0", "3A"]).is_err());
         assert!(parse(&["--seed", "-1", "3A"]).is_err());
+        assert!(parse(&["-l", "-g", "1", "3A"]).is_err());
     }
 }

@@ -41,6 +41,9 @@ pub struct FailureInfo<'a> {
     pub test: &'a str,
     pub iteration: u32,
     pub seed: u64,
+    /// `FAILED`, `WEAK` (a linearizability check timed out) or `PASSED`
+    /// (kept with `--archive`).
+    pub verdict: &'a str,
     /// e.g. `exit status: 101` or `timed out after 150 s`.
     pub reason: &'a str,
     pub secs: f64,
@@ -50,7 +53,7 @@ pub struct FailureInfo<'a> {
     pub target_args: &'a [String],
 }
 
-/// Header lines (starting with `#`) of the saved output of a failed run.
+/// Header lines (starting with `#`) of the saved output of a run.
 pub fn failure_header(f: &FailureInfo) -> String {
     let mut dstest = format!("cargo run --release -p tools --bin dstest -- --seed {} -n 1", f.seed);
     for a in f.target_args {
@@ -58,11 +61,11 @@ pub fn failure_header(f: &FailureInfo) -> String {
     }
     let _ = write!(dstest, " {}", shell_quote(f.test));
     format!(
-        "# dstest: {} iteration {} LABRPC_SEED={} FAILED ({}) after {:.2} s\n\
+        "# dstest: {} iteration {} LABRPC_SEED={} {} ({}) after {:.2} s\n\
          # replay: {}\n\
          # or:     {}   (add -v for RAFT_LOG=1)\n\
          # ---- stdout+stderr of the run ----\n",
-        f.test, f.iteration, f.seed, f.reason, f.secs, f.command, dstest
+        f.test, f.iteration, f.seed, f.verdict, f.reason, f.secs, f.command, dstest
     )
 }
 
@@ -106,6 +109,7 @@ mod tests {
             test: "x_3a",
             iteration: 3,
             seed: 42,
+            verdict: "FAILED",
             reason: "exit status: 101",
             secs: 1.5,
             command: &cmd,

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
@@ -11,24 +11,41 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::report::failure_file_name;
+use crate::runner::{wait_measured, CpuTimes};
 
 /// One run of one test.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     pub test: String,
+    /// The test executable holding it.
+    pub exe: PathBuf,
     /// 1-based.
     pub iteration: u32,
     pub seed: u64,
 }
 
-/// The jobs for `tests` × `iterations`, iteration-major (every test once,
-/// then every test again, ...) so partial results cover every test. Seeds
-/// come from successive calls of `seed_for`.
-pub fn make_jobs(tests: &[String], iterations: u32, mut seed_for: impl FnMut() -> u64) -> Vec<Job> {
-    let mut jobs = Vec::with_capacity(tests.len() * iterations as usize);
-    for iteration in 1..=iterations {
+/// The jobs for `tests` (each with its executable) × iterations
+/// `first..=last`. Iteration-major (every test once, then every test
+/// again, ...) so partial results cover every test; test-major with
+/// `sequential` (every run of the first test, then of the second, ...).
+/// Seeds come from successive calls of `seed_for`.
+pub fn make_jobs(
+    tests: &[(String, PathBuf)],
+    (first, last): (u32, u32),
+    sequential: bool,
+    mut seed_for: impl FnMut() -> u64,
+) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    let mut push = |(t, exe): &(String, PathBuf), iteration: u32| {
+        jobs.push(Job { test: t.clone(), exe: exe.clone(), iteration, seed: seed_for() });
+    };
+    if sequential {
         for t in tests {
-            jobs.push(Job { test: t.clone(), iteration, seed: seed_for() });
+            (first..=last).for_each(|i| push(t, i));
+        }
+    } else {
+        for i in first..=last {
+            tests.iter().for_each(|t| push(t, i));
         }
     }
     jobs
@@ -48,7 +65,6 @@ pub enum Outcome {
 /// Settings shared by every run.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
-    pub exe: PathBuf,
     /// Extra environment of every run (besides `LABRPC_SEED`).
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
@@ -78,29 +94,13 @@ pub enum Event {
         job: Job,
         outcome: Outcome,
         secs: f64,
+        /// The run's CPU time, when the kernel told.
+        cpu: Option<CpuTimes>,
         /// stdout+stderr of the run (the caller deletes it).
         log: PathBuf,
     },
     /// The run could not be started.
     Error(Job, String),
-}
-
-const POLL: Duration = Duration::from_millis(25);
-
-fn wait_child(child: &mut Child, timeout: Duration, stop: &AtomicBool) -> std::io::Result<Outcome> {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(classify(status, stop));
-        }
-        let over = start.elapsed() >= timeout;
-        if over || stop.load(Ordering::SeqCst) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Ok(if over { Outcome::TimedOut } else { Outcome::Aborted });
-        }
-        thread::sleep(POLL);
-    }
 }
 
 fn classify(status: ExitStatus, stop: &AtomicBool) -> Outcome {
@@ -120,7 +120,7 @@ pub fn run_one(cfg: &RunConfig, job: &Job, stop: &AtomicBool) -> Event {
     let start = Instant::now();
     let spawned = File::create(&log).and_then(|out| {
         let err = out.try_clone()?;
-        Command::new(&cfg.exe)
+        Command::new(&job.exe)
             .args(RunConfig::test_args(&job.test))
             .envs(cfg.env_for(job))
             .stdin(Stdio::null())
@@ -130,10 +130,19 @@ pub fn run_one(cfg: &RunConfig, job: &Job, stop: &AtomicBool) -> Event {
     });
     let mut child = match spawned {
         Ok(c) => c,
-        Err(e) => return Event::Error(job.clone(), format!("cannot start {}: {e}", cfg.exe.display())),
+        Err(e) => return Event::Error(job.clone(), format!("cannot start {}: {e}", job.exe.display())),
     };
-    match wait_child(&mut child, cfg.timeout, stop) {
-        Ok(outcome) => Event::Finished { job: job.clone(), outcome, secs: start.elapsed().as_secs_f64(), log },
+    match wait_measured(&mut child, start, Some(cfg.timeout), Some(stop)) {
+        Ok(m) => {
+            let outcome = if m.timed_out {
+                Outcome::TimedOut
+            } else if m.stopped {
+                Outcome::Aborted
+            } else {
+                classify(m.status, stop)
+            };
+            Event::Finished { job: job.clone(), outcome, secs: m.wall.as_secs_f64(), cpu: m.cpu, log }
+        }
         Err(e) => Event::Error(job.clone(), format!("waiting for the run: {e}")),
     }
 }
@@ -168,26 +177,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn jobs_are_iteration_major() {
-        let tests = vec!["a_3a".to_string(), "b_3b".to_string()];
+    fn jobs_are_iteration_major_or_sequential() {
+        let tests = vec![("a_3a".to_string(), PathBuf::from("r")), ("b_4b".to_string(), PathBuf::from("k"))];
         let mut n = 100;
-        let jobs = make_jobs(&tests, 2, || {
+        let mut seed = || {
             n += 1;
             n
-        });
-        let got: Vec<(&str, u32, u64)> = jobs.iter().map(|j| (j.test.as_str(), j.iteration, j.seed)).collect();
-        assert_eq!(got, vec![("a_3a", 1, 101), ("b_3b", 1, 102), ("a_3a", 2, 103), ("b_3b", 2, 104)]);
+        };
+        let jobs = make_jobs(&tests, (1, 2), false, &mut seed);
+        let got: Vec<(&str, &str, u32, u64)> =
+            jobs.iter().map(|j| (j.test.as_str(), j.exe.to_str().unwrap(), j.iteration, j.seed)).collect();
+        assert_eq!(
+            got,
+            vec![("a_3a", "r", 1, 101), ("b_4b", "k", 1, 102), ("a_3a", "r", 2, 103), ("b_4b", "k", 2, 104)]
+        );
+        let jobs = make_jobs(&tests, (3, 4), true, &mut seed);
+        let got: Vec<(&str, u32)> = jobs.iter().map(|j| (j.test.as_str(), j.iteration)).collect();
+        assert_eq!(got, vec![("a_3a", 3), ("a_3a", 4), ("b_4b", 3), ("b_4b", 4)]);
     }
 
     #[test]
     fn env_and_args() {
         let cfg = RunConfig {
-            exe: PathBuf::from("/bin/true"),
             env: vec![("RAFT_LOG".into(), "1".into())],
             timeout: Duration::from_secs(1),
             scratch: std::env::temp_dir(),
         };
-        let job = Job { test: "x_3a".into(), iteration: 1, seed: 9 };
+        let job = Job { test: "x_3a".into(), exe: PathBuf::from("/bin/true"), iteration: 1, seed: 9 };
         assert_eq!(
             cfg.env_for(&job),
             vec![("LABRPC_SEED".to_string(), "9".to_string()), ("RAFT_LOG".to_string(), "1".to_string())]

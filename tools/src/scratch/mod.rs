@@ -147,6 +147,12 @@ impl Kit {
         Ok(Kit { root: root.to_path_buf() })
     }
 
+    /// A kit already on disk at `root` (a handout written elsewhere), to
+    /// build in the shared target directory like a copy.
+    pub fn open(root: &Path) -> Kit {
+        Kit { root: root.to_path_buf() }
+    }
+
     /// The copy's root.
     pub fn root(&self) -> &Path {
         &self.root
@@ -184,11 +190,30 @@ impl Kit {
     /// The build fails (the error carries the compiler's messages) or makes
     /// no such test executable.
     pub fn build_tests(&self, package: &str, test_target: &str, target_dir: &Path) -> Result<Build, String> {
+        let mut b = self.build(package, &[test_target], target_dir, false)?;
+        Ok(Build { exe: b.exes.remove(0), warnings: b.warnings })
+    }
+
+    /// Builds test targets `targets` of `package` in one cargo run (release
+    /// profile with `release`, else debug; no network) into `target_dir`.
+    ///
+    /// # Errors
+    /// The build fails (the error carries the compiler's messages) or makes
+    /// no executable for one of the targets.
+    pub fn build(&self, package: &str, targets: &[&str], target_dir: &Path, release: bool) -> Result<Builds, String> {
         self.claim(target_dir)?;
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let out = Command::new(cargo)
-            .args(["test", "--offline", "--no-run", "--message-format=json"])
-            .args(["-p", package, "--test", test_target, "--manifest-path"])
+        let mut c = Command::new(cargo);
+        c.args(["test", "--offline", "--no-run", "--message-format=json"]);
+        if release {
+            c.arg("--release");
+        }
+        c.args(["-p", package]);
+        for t in targets {
+            c.args(["--test", t]);
+        }
+        let out = c
+            .arg("--manifest-path")
             .arg(self.root.join("Cargo.toml"))
             .env("CARGO_TARGET_DIR", target_dir)
             .env_remove("RUSTFLAGS")
@@ -210,17 +235,33 @@ impl Kit {
         if !out.status.success() {
             let errors: Vec<String> = rendered("error").into_iter().map(|(_, r)| r).collect();
             return Err(format!(
-                "building {package}/{test_target} in {} failed ({}):\n{}{}",
+                "building {package}/{} in {} failed ({}):\n{}{}",
+                targets.join(","),
                 self.root.display(),
                 out.status,
                 errors.join("\n"),
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        let (exe, _) = crate::runner::find_executable(&stdout, test_target)
-            .ok_or_else(|| format!("cargo built no test executable {test_target} in {package}"))?;
-        Ok(Build { exe, warnings: rendered("warning") })
+        let exes = targets
+            .iter()
+            .map(|t| {
+                crate::runner::find_executable(&stdout, t)
+                    .map(|(exe, _)| exe)
+                    .ok_or_else(|| format!("cargo built no test executable {t} in {package}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Builds { exes, warnings: rendered("warning") })
     }
+}
+
+/// Built test executables (in the order asked) and what the compiler
+/// warned about.
+#[derive(Debug)]
+pub struct Builds {
+    pub exes: Vec<PathBuf>,
+    /// Rendered compiler warnings, with the package they are about.
+    pub warnings: Vec<(String, String)>,
 }
 
 impl Kit {
@@ -231,7 +272,10 @@ impl Kit {
     /// last build in `target_dir` was of another copy, every file of this
     /// one gets the time now (a full rebuild of the kit's crates, not of
     /// their dependencies); builds of the same copy rebuild what changed.
-    fn claim(&self, target_dir: &Path) -> Result<(), String> {
+    ///
+    /// # Errors
+    /// A file that cannot be touched, or the marker cannot be written.
+    pub fn claim(&self, target_dir: &Path) -> Result<(), String> {
         let marker = target_dir.join("scratch-last-kit");
         let me = self.root.display().to_string();
         if fs::read_to_string(&marker).ok().as_deref() != Some(me.as_str()) {
