@@ -107,6 +107,17 @@ pub fn parse_topics(list: &str) -> Vec<String> {
     list.split([',', ' ']).map(|t| t.trim().to_ascii_uppercase()).filter(|t| !t.is_empty()).collect()
 }
 
+/// Parses a comma-separated topic list and checks every topic against the
+/// kit's ([`topics`]); an unknown one is an error that lists them.
+pub fn parse_known_topics(list: &str) -> Result<Vec<String>, String> {
+    let known = topics();
+    let parsed = parse_topics(list);
+    match parsed.iter().find(|t| !known.contains(&t.as_str())) {
+        Some(bad) => Err(format!("unknown topic {bad:?}; topics: {}", known.join(", "))),
+        None => Ok(parsed),
+    }
+}
+
 /// Which lines to keep.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -217,6 +228,9 @@ mod tests {
             ["000001 VOTE S0 T1 a", "000002 LEAD S4 T1 b", "junk"].iter().map(|l| parse_line(l)).collect();
         assert_eq!(detect_peers(&lines), 5);
         assert_eq!(parse_topics("vote, LEAD,,timr"), ["VOTE", "LEAD", "TIMR"]);
+        assert_eq!(parse_known_topics("vote,test,ERRO").unwrap(), ["VOTE", "TEST", "ERRO"]);
+        let e = parse_known_topics("VOTE,VOTES").unwrap_err();
+        assert!(e.starts_with("unknown topic \"VOTES\"; topics: VOTE, LEAD, TERM, LOG,"), "{e}");
     }
 
     #[test]

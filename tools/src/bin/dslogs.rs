@@ -17,8 +17,11 @@ use tools::logview::{self, ViewOpts};
     about = "View a Raft debug log with one column per peer",
     after_help = format!(
         "Log lines: `<ms> <TOPIC> S<peer> T<term> <text>`; topics: {}.\n\
-         TEST events span all columns and stay visible with -i unless excluded with -x TEST.\n\
-         Example: RAFT_LOG=1 cargo test ... 2> run.log; dslogs --color run.log -x TIMR,PERS | less -R",
+         TEST events span all columns and stay visible with -j unless ignored with -i TEST.\n\
+         Examples:\n  \
+         RAFT_LOG=1 cargo test ... 2> run.log; dslogs --color run.log -i TIMR,PERS | less -R\n  \
+         dslogs run.log -j VOTE,LEAD -c 5          only elections, five peer columns\n  \
+         RAFT_LOG=1 make test-3A 2>&1 | dslogs     from standard input",
         logfmt::topics().join(" ")
     )
 )]
@@ -26,17 +29,19 @@ struct Args {
     /// Log file (default or `-`: standard input).
     file: Option<PathBuf>,
     /// Number of peer columns (default: detected from the largest `S<n>`).
-    #[arg(short = 'c', long)]
+    #[arg(short = 'c', long, value_name = "N")]
     columns: Option<usize>,
     /// Width of one column (default: fit the terminal, else 36).
     #[arg(short = 'w', long)]
     width: Option<usize>,
-    /// Only these topics, comma-separated (e.g. VOTE,LEAD).
-    #[arg(short = 'i', long = "include", value_name = "TOPICS")]
-    include: Vec<String>,
-    /// Hide these topics, comma-separated (e.g. TIMR,PERS).
-    #[arg(short = 'x', long = "exclude", value_name = "TOPICS")]
-    exclude: Vec<String>,
+    /// Show only these topics, comma-separated (e.g. VOTE,LEAD). Also
+    /// `--include`.
+    #[arg(short = 'j', long = "just", visible_alias = "include", value_name = "TOPICS")]
+    just: Vec<String>,
+    /// Ignore (hide) these topics, comma-separated (e.g. TIMR,PERS). Also
+    /// `--exclude` and `-x`.
+    #[arg(short = 'i', long = "ignore", visible_alias = "exclude", short_alias = 'x', value_name = "TOPICS")]
+    ignore: Vec<String>,
     /// Only events at or after this time (ms).
     #[arg(long, value_name = "MS")]
     from: Option<u64>,
@@ -83,8 +88,24 @@ fn read_input(file: &Option<PathBuf>) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
+/// The topics of `-j`/`-i` lists, each checked against the kit's topics.
+fn topics(lists: &[String], flag: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for list in lists {
+        out.extend(logfmt::parse_known_topics(list).map_err(|e| format!("{flag}: {e}"))?);
+    }
+    Ok(out)
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
+    let (include, exclude) = match (topics(&args.just, "-j/--just"), topics(&args.ignore, "-i/--ignore")) {
+        (Ok(j), Ok(i)) => (j, i),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("dslogs: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let text = match read_input(&args.file) {
         Ok(t) => t,
         Err(e) => {
@@ -93,12 +114,7 @@ fn main() -> ExitCode {
         }
     };
     let lines: Vec<logfmt::Line> = text.lines().map(logfmt::parse_line).collect();
-    let filter = Filter {
-        include: args.include.iter().flat_map(|l| logfmt::parse_topics(l)).collect(),
-        exclude: args.exclude.iter().flat_map(|l| logfmt::parse_topics(l)).collect(),
-        from_ms: args.from,
-        to_ms: args.to,
-    };
+    let filter = Filter { include, exclude, from_ms: args.from, to_ms: args.to };
     let columns = args.columns.unwrap_or_else(|| logfmt::detect_peers(&lines)).max(1);
     let opts = ViewOpts {
         columns,
