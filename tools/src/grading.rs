@@ -429,8 +429,8 @@ pub fn parts_table(labs: &[LabResult], s: &Settings) -> Table {
             let ts: Vec<&TestResult> = lab.tests.iter().filter(|t| &t.part == part).collect();
             let p = ts.iter().filter(|t| t.verdict.passes(s.accept_weak)).count();
             let w = ts.iter().filter(|t| t.verdict == Verdict::Weak).count();
-            let pw: f64 = ts.iter().flat_map(|t| &t.runs).map(|r| r.wall_s).sum::<f64>() / runs;
-            let pc: f64 = ts.iter().flat_map(|t| &t.runs).filter_map(|r| r.cpu).map(|c| c.total()).sum::<f64>() / runs;
+            let pw = ts.iter().flat_map(|t| &t.runs).fold(0.0, |a, r| a + r.wall_s) / runs;
+            let pc = ts.iter().flat_map(|t| &t.runs).filter_map(|r| r.cpu).fold(0.0, |a, c| a + c.total()) / runs;
             t.push([
                 part.clone(),
                 ts.len().to_string(),
@@ -580,8 +580,8 @@ pub fn results_json(labs: &[LabResult], s: &Settings) -> serde_json::Value {
         "total": {
             "tests": all.len(), "passed": passed, "weak": weak, "failed": all.len() - passed,
             "warnings": all.iter().map(|t| t.warning_count()).sum::<usize>(),
-            "wall_s": r3(labs.iter().map(LabResult::max_wall).sum()),
-            "cpu_s": r3(labs.iter().map(LabResult::max_cpu).sum()),
+            "wall_s": r3(labs.iter().map(LabResult::max_wall).fold(0.0, |a, b| a + b)),
+            "cpu_s": r3(labs.iter().map(LabResult::max_cpu).fold(0.0, |a, b| a + b)),
         },
         "ok": grade_ok(labs, s.accept_weak),
     })

@@ -2,6 +2,7 @@
 
 pub mod dstest;
 pub mod grading;
+pub mod handout;
 pub mod labs;
 pub mod logfmt;
 pub mod logview;

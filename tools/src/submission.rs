@@ -80,9 +80,8 @@ impl Submission {
             Some(r) => r,
             None => crate_at(path, "raft")?.ok_or_else(|| {
                 format!(
-                    "submission {} has no raft crate: expected {}/raft/Cargo.toml (package `raft`) with src/, \
-                     or the folder itself being the raft crate",
-                    path.display(),
+                    "submission {} has no raft crate (raft/Cargo.toml of package `raft`, with src/; or the folder \
+                     itself being that crate)",
                     path.display()
                 )
             })?,

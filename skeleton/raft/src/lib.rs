@@ -12,10 +12,16 @@
 //!   peer should send an `ApplyMsg` to the service (or tester) in the same
 //!   server, on `apply_ch`.
 //!
-//! The full contract between the tester and a Raft is at the top of the
-//! kit's `raft/src/lib.rs` and in the README.
+//! The full contract between the tester and a Raft is in the README
+//! ("The contract with the tester"): keep these signatures.
+//!
+//! Log what your peers do with `lablog`'s [`lablog::dlog!`] (one line per
+//! event, off unless `RAFT_LOG` is set), and read the lines with the
+//! `dslogs` viewer, one column per peer: see the README's "Debugging a
+//! failing test".
 
 use crossbeam::channel::Sender;
+use lablog::{dlog, Topic};
 use labrpc::{ClientEnd, RpcError, Service};
 use persister::Persister;
 use rand::Rng;
@@ -287,6 +293,7 @@ impl Raft {
 
         // initialize from state persisted before a crash
         rf.read_persist(&state);
+        dlog!(Topic::Pers, me, 0, "started with {} bytes of persisted state", state.len());
 
         // start ticker thread to start elections
         let ticker = rf.clone();

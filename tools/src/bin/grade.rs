@@ -595,6 +595,11 @@ fn summary_cells(row: &Row, s: &Settings) -> Vec<String> {
     v
 }
 
+/// Wall and CPU seconds of a submission's labs (the slowest round of each).
+fn totals(r: &Row) -> (f64, f64) {
+    r.labs.iter().fold((0.0, 0.0), |(w, c), l| (w + l.max_wall(), c + l.max_cpu()))
+}
+
 fn summary_table(rows: &[Row], parts: &[String], s: &Settings) -> Table {
     let mut cols: Vec<(&str, Align)> = vec![("Submission", Align::Left), ("Status", Align::Left)];
     cols.extend(parts.iter().map(|p| (p.as_str(), Align::Right)));
@@ -611,18 +616,23 @@ fn summary_table(rows: &[Row], parts: &[String], s: &Settings) -> Table {
         let (n, passed, weak, warnings) = counts(r, s);
         let mut cells = vec![r.name.clone(), r.status.clone()];
         cells.extend(parts.iter().map(|p| part_cell(r, p, s)));
-        let wall: f64 = r.labs.iter().map(LabResult::max_wall).sum();
-        let cpu: f64 = r.labs.iter().map(LabResult::max_cpu).sum();
+        let (wall, cpu) = totals(r);
         let mut notes = limits_failed(r).into_iter().map(|l| format!("over {l}")).collect::<Vec<_>>();
         if let Some(e) = &r.error {
-            notes.push(e.lines().next().unwrap_or_default().to_string());
+            let first = e.lines().next().unwrap_or_default();
+            notes.push(if first.chars().count() > 100 {
+                format!("{}...", first.chars().take(97).collect::<String>())
+            } else {
+                first.to_string()
+            });
         }
+        let graded = n > 0;
         cells.extend([
-            if n > 0 { format!("{passed}/{n}") } else { String::new() },
-            weak.to_string(),
-            warnings.to_string(),
-            format!("{wall:.1}"),
-            format!("{cpu:.2}"),
+            if graded { format!("{passed}/{n}") } else { String::new() },
+            if graded { weak.to_string() } else { String::new() },
+            if graded { warnings.to_string() } else { String::new() },
+            if graded { format!("{wall:.1}") } else { String::new() },
+            if graded { format!("{cpu:.2}") } else { String::new() },
             notes.join("; "),
         ]);
         t.push(cells);
@@ -652,8 +662,8 @@ fn summary_csv(rows: &[Row], parts: &[String], s: &Settings) -> String {
             passed.to_string(),
             weak.to_string(),
             warnings.to_string(),
-            format!("{:.3}", r.labs.iter().map(LabResult::max_wall).sum::<f64>()),
-            format!("{:.3}", r.labs.iter().map(LabResult::max_cpu).sum::<f64>()),
+            format!("{:.3}", totals(r).0),
+            format!("{:.3}", totals(r).1),
             limits_failed(r).join("; "),
             r.error.clone().unwrap_or_default().lines().next().unwrap_or_default().to_string(),
         ]);
@@ -671,8 +681,8 @@ fn row_json(r: &Row, parts: &[String], s: &Settings) -> serde_json::Value {
         "tests": n, "passed": passed, "weak": weak, "warnings": warnings,
         "failed_tests": r.labs.iter().flat_map(|l| &l.tests).filter(|t| !t.verdict.passes(s.accept_weak))
             .map(|t| json!({"name": t.name, "result": t.verdict.as_str()})).collect::<Vec<_>>(),
-        "wall_s": grading::r3(r.labs.iter().map(LabResult::max_wall).sum()),
-        "cpu_s": grading::r3(r.labs.iter().map(LabResult::max_cpu).sum()),
+        "wall_s": grading::r3(totals(r).0),
+        "cpu_s": grading::r3(totals(r).1),
         "limits_failed": limits_failed(r),
         "error": r.error,
         "json": r.json.as_ref().map(|p| p.display().to_string()),
