@@ -138,7 +138,7 @@ impl Builder {
             (false, _) => self.lab3_kvraft.clone(),
         };
         let _turn = self.lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let kit = Kit::copy_to(&self.kit_root, &self.target_dir.join("kits").join("grade"))?;
+        let kit = Kit::copy_to(&self.kit_root, &crate::scratch::kits_dir().join("grade"))?;
         kit.replace_crate("raft", &sub.raft)?;
         if let Some(k) = kvraft {
             kit.replace_crate("kvraft", &k)?;

@@ -235,7 +235,9 @@ pub fn failure_of(output: &str) -> Option<Failure> {
             _ => Failure { message: head.to_string(), at: None },
         });
     }
-    let i = lines.iter().position(|l| l.starts_with("thread '") && l.contains("' panicked at "))?;
+    // `thread 'name' panicked at file:line:col:`; recent Rust puts
+    // the thread's id after its name: `thread 'name' (1234) panicked at`.
+    let i = lines.iter().position(|l| l.starts_with("thread '") && l.contains(" panicked at "))?;
     let at = lines[i].split_once(" panicked at ").map_or(lines[i], |(_, at)| at).trim_end_matches(':');
     Some(match lines.get(i + 1) {
         Some(msg) if !msg.trim().is_empty() => Failure { message: msg.trim().to_string(), at: Some(at.to_string()) },
@@ -580,6 +582,8 @@ mod tests {
             Some("thread 'raft-0-applier' panicked at raft/src/node.rs:9:5: boom")
         );
         let libtest = "test a_3a ... \nthread 'test-body' panicked at tester/tests/raft_test.rs:30:13:\nexpected one leader, got none\n";
+        let with_id = "thread 'test-body' (24978) panicked at tester/tests/raft_test.rs:425:9:\ntoo many RPCs\n";
+        assert_eq!(failure_in(with_id).as_deref(), Some("too many RPCs (at tester/tests/raft_test.rs:425:9)"));
         assert_eq!(
             failure_in(libtest).as_deref(),
             Some("expected one leader, got none (at tester/tests/raft_test.rs:30:13)")

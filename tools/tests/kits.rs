@@ -233,7 +233,7 @@ fn the_grader_grades_submissions_against_its_own_tests() {
     let planted = json(&out_dir.join("planted.json"));
     let count = planted["tests"].as_array().unwrap().iter().find(|t| t["name"] == "count_3b").unwrap();
     assert_eq!(count["result"], "FAIL");
-    assert!(count["failure"].as_str().unwrap().contains("too many RPCs"), "{count}");
+    assert!(count["failure"].as_str().unwrap().contains("RPCs"), "the tester's message about the RPC count: {count}");
     assert!(count["failure_at"].as_str().unwrap().starts_with("tester/tests/raft_test.rs:"), "{count}");
     let summary = json(&out_dir.join("summary.json"));
     assert_eq!(summary["submissions"].as_array().unwrap().len(), 4);

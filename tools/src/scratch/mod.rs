@@ -5,7 +5,7 @@
 //! and run chosen tests with their output and exit status.
 //!
 //! Builds share one target directory ([`shared_target_dir`]), and a copy is
-//! kept at a stable path where files whose bytes did not change keep their
+//! kept at a stable path outside it ([`kits_dir`]) where files whose bytes did not change keep their
 //! modification time, so a second build of the same copy recompiles only
 //! what changed (and always what did, whatever the new file's own time).
 //!
@@ -42,6 +42,17 @@ pub fn kit_root() -> PathBuf {
 /// kit, or `SCRATCH_TARGET_DIR`).
 pub fn shared_target_dir() -> PathBuf {
     std::env::var_os("SCRATCH_TARGET_DIR").map_or_else(|| kit_root().join("target").join("scratch"), PathBuf::from)
+}
+
+/// Where the scratch copies live: `target/scratch-kits` of the kit, or
+/// `SCRATCH_KITS_DIR`. Not inside the target directory the copies build in:
+/// cargo records a source file under its target directory relative to that
+/// directory, so two copies inside it would name the same crate's sources
+/// `kits/<label>/raft/src/...` and a copy's build could pass for fresh by
+/// looking at another copy's files. Outside it, the sources are recorded
+/// relative to each crate, and a build checks the copy it builds.
+pub fn kits_dir() -> PathBuf {
+    std::env::var_os("SCRATCH_KITS_DIR").map_or_else(|| kit_root().join("target").join("scratch-kits"), PathBuf::from)
 }
 
 /// A scratch copy of the kit.
@@ -118,8 +129,8 @@ fn copy_tree(from: &Path, to: &Path, top: bool) -> Result<(), String> {
 }
 
 impl Kit {
-    /// Copies the kit at `src` to `<shared target dir>/kits/<label>`
-    /// (replacing an earlier copy of that label).
+    /// Copies the kit at `src` to `<kits_dir()>/<label>` (replacing an
+    /// earlier copy of that label).
     ///
     /// # Errors
     /// `src` is not a kit (no `Cargo.toml` with a `tester` member), or a
@@ -133,7 +144,7 @@ impl Kit {
         if label.is_empty() || label.contains(['/', '\\']) || label.starts_with('.') {
             return Err(format!("bad scratch label {label:?}: a plain folder name is needed"));
         }
-        let root = shared_target_dir().join("kits").join(label);
+        let root = kits_dir().join(label);
         Kit::copy_to(src, &root)
     }
 
