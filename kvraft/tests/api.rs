@@ -16,9 +16,12 @@ use raft::Raft;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+/// `KvServer::start` (the course's `StartKVServer`).
+type Start = fn(Vec<ClientEnd>, usize, Arc<Persister>, Option<usize>) -> Result<KvServer, StartError>;
+
 #[test]
 fn the_api_the_tester_uses() {
-    let _: fn(Vec<ClientEnd>, usize, Arc<Persister>, Option<usize>) -> Result<KvServer, StartError> = KvServer::start;
+    let _: Start = KvServer::start;
     let _: fn(&KvServer) -> &Raft = KvServer::raft;
     let _: fn(&KvServer) -> Service = KvServer::service;
     let _: fn(&KvServer) = KvServer::kill;

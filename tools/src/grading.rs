@@ -537,8 +537,9 @@ pub fn test_json(t: &TestResult, accept_weak: bool) -> serde_json::Value {
     })
 }
 
-/// The whole result as JSON (without the run's identity: see
-/// [`report_json`]).
+/// The whole result as JSON: tests, parts, labs, limits, totals. The
+/// grader adds the run's identity (the kit's commit, the machine, the
+/// submission).
 pub fn results_json(labs: &[LabResult], s: &Settings) -> serde_json::Value {
     let all: Vec<&TestResult> = labs.iter().flat_map(|l| &l.tests).collect();
     let passed = all.iter().filter(|t| t.verdict.passes(s.accept_weak)).count();

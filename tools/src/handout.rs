@@ -7,7 +7,7 @@
 //!
 //! No line of the solutions may be in it: [`solution_lines_in`] looks for
 //! every distinctive line of `raft/src` and `kvraft/src` in every file of
-//! the handout, and [`write`] refuses a handout that has one.
+//! the handout, and [`write()`] refuses a handout that has one.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -34,7 +34,7 @@ const LEFT_OUT: [&str; 11] = [
     "README.md",
 ];
 
-/// What [`write`] made.
+/// What [`write()`] made.
 #[derive(Debug)]
 pub struct Handout {
     pub root: PathBuf,
