@@ -265,3 +265,51 @@ fn grade_rejects_unknown_parts_tests_and_submissions() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn dstest_loops_with_growing_rounds_until_interrupted() {
+    use std::io::{BufRead, BufReader};
+    let dir = scratch("loop");
+    let exe = fake_exe(&dir);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dstest"))
+        .arg("--exe")
+        .arg(&exe)
+        .args(["-l", "-g", "3", "-n", "1", "-p", "2", "basic_4a"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen: Vec<String> = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.starts_with("total ") && seen.iter().any(|l| l.starts_with("round 3:"));
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    let rounds: Vec<&String> = seen.iter().filter(|l| l.starts_with("round ")).collect();
+    assert_eq!(
+        rounds,
+        [
+            "round 1: runs 1..=1 of each test done",
+            "round 2: runs 2..=4 of each test done",
+            "round 3: runs 5..=13 of each test done"
+        ]
+    );
+    let total = |n: usize| {
+        seen.iter().any(|l| l.starts_with("basic_4a ") && l.split_whitespace().nth(4) == Some(&n.to_string()))
+    };
+    assert!(
+        total(1) && total(4) && total(13),
+        "a table after each round, counting every run so far:\n{}",
+        seen.join("\n")
+    );
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(status.code(), Some(130), "interrupted\n{}", rest.join("\n"));
+    assert!(rest.iter().any(|l| l.starts_with("total ")), "the partial table at the end\n{}", rest.join("\n"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
