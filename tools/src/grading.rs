@@ -293,10 +293,16 @@ pub fn grade(plans: &[LabPlan], s: &Settings, log_dir: &Path, say: &mut dyn FnMu
                     (Some(_), _) => {
                         t.note = Some(format!("not in the kit's {} executable", plan.lab.target));
                         t.verdict = Verdict::Missing;
+                        if round == 1 {
+                            say(format!("  {:<7} {:<44} {}", "MISSING", t.name, t.note.as_deref().unwrap_or_default()));
+                        }
                         continue;
                     }
                     (None, e) => {
                         t.note = Some(format!("did not build: {}", e.as_deref().unwrap_or("no executable")));
+                        if round == 1 {
+                            say(format!("  {:<7} {:<44} {}", "FAIL", t.name, t.note.as_deref().unwrap_or_default()));
+                        }
                         continue;
                     }
                 };

@@ -181,7 +181,8 @@ fn json(path: &Path) -> serde_json::Value {
 /// tester, and even replaced the tester, still runs every test asked for,
 /// and passes them with the kit's solution. Then a batch of three (the
 /// solution, the skeleton, the solution with heartbeats ten times too
-/// frequent) gives the expected summary.
+/// frequent), with a folder without a raft crate and a raft that does not
+/// compile, gives the expected summary.
 #[test]
 #[ignore = "builds submissions: run by `make check-grader`"]
 fn the_grader_grades_submissions_against_its_own_tests() {
@@ -215,6 +216,10 @@ fn the_grader_grades_submissions_against_its_own_tests() {
     solution_submission(&subs.join("planted"));
     Plant::load(&kit_root().join("tools/plants/fast-heartbeats.plant")).unwrap().apply(&subs.join("planted")).unwrap();
     std::fs::create_dir_all(subs.join("empty")).unwrap();
+    copy_dir(&kit_root().join("skeleton/raft"), &subs.join("broken/raft"));
+    let lib = subs.join("broken/raft/src/lib.rs");
+    let src = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, src + "\nfn unfinished( {\n").unwrap();
     let out_dir = base.join("batch");
     let out = grade(&["--submissions", subs.to_str().unwrap(), "-p", "3", "--out", out_dir.to_str().unwrap(), "3B"]);
     step("graded the batch (3B)", t0);
@@ -229,6 +234,11 @@ fn the_grader_grades_submissions_against_its_own_tests() {
     assert_eq!(row("skeleton")[1..3], ["FAILED", "0/10"], "{csv}");
     assert_eq!(row("planted")[1..3], ["FAILED", "9/10"], "{csv}");
     assert_eq!(row("empty")[1], "ERROR", "{csv}");
+    assert_eq!(row("broken")[1..3], ["NOBUILD", "0/10"], "{csv}");
+    let broken = json(&out_dir.join("broken.json"));
+    let first = &broken["tests"][0];
+    assert_eq!(first["result"], "FAIL");
+    assert!(first["failure"].as_str().unwrap().starts_with("did not build: error"), "{first}");
     assert!(csv.lines().any(|l| l.starts_with("empty,ERROR,") && l.contains("has no raft crate")), "{csv}");
     let planted = json(&out_dir.join("planted.json"));
     let count = planted["tests"].as_array().unwrap().iter().find(|t| t["name"] == "count_3b").unwrap();
@@ -236,7 +246,7 @@ fn the_grader_grades_submissions_against_its_own_tests() {
     assert!(count["failure"].as_str().unwrap().contains("RPCs"), "the tester's message about the RPC count: {count}");
     assert!(count["failure_at"].as_str().unwrap().starts_with("tester/tests/raft_test.rs:"), "{count}");
     let summary = json(&out_dir.join("summary.json"));
-    assert_eq!(summary["submissions"].as_array().unwrap().len(), 4);
+    assert_eq!(summary["submissions"].as_array().unwrap().len(), 5);
     assert!(out_dir.join("skeleton.json").is_file() && out_dir.join("solution.txt").is_file());
     step("done", t0);
     let _ = std::fs::remove_dir_all(&base);
