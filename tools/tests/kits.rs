@@ -235,6 +235,7 @@ fn the_grader_grades_submissions_against_its_own_tests() {
     assert_eq!(row("planted")[1..3], ["FAILED", "9/10"], "{csv}");
     assert_eq!(row("empty")[1], "ERROR", "{csv}");
     assert_eq!(row("broken")[1..3], ["NOBUILD", "0/10"], "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with("broken,NOBUILD,") && l.contains("did not build: error")), "{csv}");
     let broken = json(&out_dir.join("broken.json"));
     let first = &broken["tests"][0];
     assert_eq!(first["result"], "FAIL");

@@ -418,6 +418,7 @@ struct Row {
     name: String,
     status: String,
     labs: Vec<LabResult>,
+    /// Why it could not be graded (ERROR), or did not build (NOBUILD).
     error: Option<String>,
     json: Option<PathBuf>,
 }
@@ -533,15 +534,12 @@ fn grade_one(
     let json_path = out.join(format!("{}.json", sub.name));
     let error = write_json(&json_path, &doc).err();
     let _ = std::fs::write(out.join(format!("{}.txt", sub.name)), &text);
-    let built = plans.iter().all(|p| p.exe.is_some());
-    let status = if error.is_some() {
-        "ERROR"
-    } else if ok {
-        "OK"
-    } else if !built {
-        "NOBUILD"
-    } else {
-        "FAILED"
+    let build_error = plans.iter().find_map(|p| p.build_error.as_ref().map(|e| format!("did not build: {e}")));
+    let (status, error) = match (error, build_error) {
+        (Some(e), _) => ("ERROR", Some(e)),
+        (None, _) if ok => ("OK", None),
+        (None, Some(b)) => ("NOBUILD", Some(b)),
+        (None, None) => ("FAILED", None),
     };
     Row { name: sub.name, status: status.into(), labs, error, json: Some(json_path) }
 }
