@@ -1,0 +1,292 @@
+//! The entry points: validate the history, partition it, search the
+//! partitions in parallel, and combine their verdicts.
+
+use crate::model::{events_to_operations, Event, Model, Operation};
+use crate::search::{search, Outcome, Stop, Verdict};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The verdict on a history.
+///
+/// There is deliberately no `is_ok()`: a caller must say what `Unknown`
+/// means to it (the Lab 4 tester passes it with a note; a unit test may
+/// fail on it).
+#[must_use = "a linearizability verdict must be looked at (including Unknown)"]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CheckResult {
+    /// Linearizable: every partition has a linearization.
+    Ok,
+    /// Not linearizable: some partition has no linearization.
+    Illegal,
+    /// The time limit passed before a verdict (no partition was found
+    /// illegal in time).
+    Unknown,
+}
+
+impl fmt::Display for CheckResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CheckResult::Ok => "linearizable",
+            CheckResult::Illegal => "not linearizable",
+            CheckResult::Unknown => "unknown (timed out)",
+        })
+    }
+}
+
+/// What the visualization needs, from the verbose checks: per partition,
+/// its operations, its verdict, its longest partial linearizations and each
+/// operation's longest one.
+#[derive(Clone, Debug)]
+pub struct LinearizationInfo<I, O> {
+    partitions: Vec<PartitionInfo<I, O>>,
+}
+
+impl<I, O> LinearizationInfo<I, O> {
+    /// The partitions, in the order the model's `partition` returned them.
+    pub fn partitions(&self) -> &[PartitionInfo<I, O>] {
+        &self.partitions
+    }
+}
+
+/// One partition of a [`LinearizationInfo`].
+#[derive(Clone, Debug)]
+pub struct PartitionInfo<I, O> {
+    operations: Vec<Operation<I, O>>,
+    history_indices: Vec<usize>,
+    result: CheckResult,
+    partial_linearizations: Vec<Vec<usize>>,
+    longest: Vec<Option<usize>>,
+}
+
+impl<I, O> PartitionInfo<I, O> {
+    /// This partition's operations (copies), in the model's order.
+    pub fn operations(&self) -> &[Operation<I, O>] {
+        &self.operations
+    }
+
+    /// For each of [`Self::operations`], its index in the checked history.
+    pub fn history_indices(&self) -> &[usize] {
+        &self.history_indices
+    }
+
+    /// This partition's own verdict: `Unknown` if its search was stopped
+    /// (time limit, or another partition found illegal first) or never
+    /// started.
+    pub fn result(&self) -> CheckResult {
+        self.result
+    }
+
+    /// The distinct partial linearizations recorded, longest first, as
+    /// indices into [`Self::operations`] in linearization order. `Ok`: the
+    /// one complete linearization. `Illegal`: at least one (possibly empty:
+    /// no operation could go first). `Unknown`: none.
+    pub fn partial_linearizations(&self) -> &[Vec<usize>] {
+        &self.partial_linearizations
+    }
+
+    /// For each operation, the index in [`Self::partial_linearizations`] of
+    /// the longest one that contains it; `None` if it was never linearized.
+    pub fn longest(&self) -> &[Option<usize>] {
+        &self.longest
+    }
+}
+
+/// Checks whether `history` is linearizable with respect to `model`.
+///
+/// Each partition (see [`Model::partition`]) is searched on its own, on up
+/// to as many threads as the machine has cores; the first partition found
+/// illegal stops the others. `timeout`: `None` searches as long as it
+/// takes; `Some(t)` gives up after `t` with [`CheckResult::Unknown`] (unless
+/// a partition was found illegal by then); `Some(Duration::ZERO)` does not
+/// search at all, so it gives `Unknown` for any non-empty history (an empty
+/// history is `Ok`).
+///
+/// # Panics
+/// If an operation returns before its call, or if the model's partition
+/// does not put every operation in exactly one non-empty group; the message
+/// names the operation or group. A panic in the model is passed on.
+pub fn check_operations<M: Model>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    timeout: Option<Duration>,
+) -> CheckResult {
+    run(model, history, timeout, false).0
+}
+
+/// [`check_operations`], also returning what [`crate::visualize`] draws.
+/// Every partition is searched to its end (an illegal one does not stop the
+/// others), within the time limit.
+pub fn check_operations_verbose<M: Model>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    timeout: Option<Duration>,
+) -> (CheckResult, LinearizationInfo<M::Input, M::Output>) {
+    run(model, history, timeout, true)
+}
+
+/// [`check_operations`] on a history of call and return events in the
+/// order they happened (see [`events_to_operations`], whose panics it
+/// shares).
+pub fn check_events<M: Model>(
+    model: &M,
+    history: &[Event<M::Input, M::Output>],
+    timeout: Option<Duration>,
+) -> CheckResult {
+    check_operations(model, &events_to_operations(history), timeout)
+}
+
+/// [`check_operations_verbose`] on an event history; the operations in the
+/// info have the events' positions as their times.
+pub fn check_events_verbose<M: Model>(
+    model: &M,
+    history: &[Event<M::Input, M::Output>],
+    timeout: Option<Duration>,
+) -> (CheckResult, LinearizationInfo<M::Input, M::Output>) {
+    check_operations_verbose(model, &events_to_operations(history), timeout)
+}
+
+fn run<M: Model>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    timeout: Option<Duration>,
+    verbose: bool,
+) -> (CheckResult, LinearizationInfo<M::Input, M::Output>) {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    validate_times(model, history);
+    let groups = model.partition(history);
+    validate_partition(model, history, &groups);
+
+    let mut outcomes: Vec<Option<Outcome>> = groups.iter().map(|_| None).collect();
+    if timeout != Some(Duration::ZERO) {
+        search_all(model, history, &groups, verbose, deadline, &mut outcomes);
+    }
+
+    let verdicts: Vec<CheckResult> = outcomes
+        .iter()
+        .map(|o| match o.as_ref().map(|o| o.verdict) {
+            Some(Verdict::Ok) => CheckResult::Ok,
+            Some(Verdict::Illegal) => CheckResult::Illegal,
+            Some(Verdict::Stopped) | None => CheckResult::Unknown,
+        })
+        .collect();
+    let result = if verdicts.contains(&CheckResult::Illegal) {
+        CheckResult::Illegal
+    } else if verdicts.contains(&CheckResult::Unknown) {
+        CheckResult::Unknown
+    } else {
+        CheckResult::Ok
+    };
+
+    let partitions = if verbose {
+        groups
+            .into_iter()
+            .zip(outcomes)
+            .zip(verdicts)
+            .map(|((indices, outcome), result)| {
+                let (partial_linearizations, longest) = match outcome {
+                    Some(o) if o.verdict != Verdict::Stopped => (o.partials, o.longest),
+                    _ => (Vec::new(), vec![None; indices.len()]),
+                };
+                PartitionInfo {
+                    operations: indices.iter().map(|&i| history[i].clone()).collect(),
+                    history_indices: indices,
+                    result,
+                    partial_linearizations,
+                    longest,
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    (result, LinearizationInfo { partitions })
+}
+
+/// Searches the partitions on this thread and up to cores - 1 more, each
+/// taking the next unsearched partition, until all are done or the stop
+/// flag goes up (time limit, or, when not verbose, an illegal partition).
+fn search_all<M: Model>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    groups: &[Vec<usize>],
+    verbose: bool,
+    deadline: Option<Instant>,
+    outcomes: &mut [Option<Outcome>],
+) {
+    let flag = AtomicBool::new(false);
+    let stop = Stop { flag: &flag, deadline };
+    let next = AtomicUsize::new(0);
+    let worker = || {
+        let mut done = Vec::new();
+        loop {
+            let g = next.fetch_add(1, Ordering::Relaxed);
+            if g >= groups.len() || stop.now() {
+                return done;
+            }
+            let ops: Vec<&Operation<M::Input, M::Output>> = groups[g].iter().map(|&i| &history[i]).collect();
+            let outcome = search(model, &ops, verbose, &stop);
+            if outcome.verdict == Verdict::Illegal && !verbose {
+                flag.store(true, Ordering::Relaxed);
+            }
+            done.push((g, outcome));
+        }
+    };
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    let helpers = cores.min(groups.len()).saturating_sub(1);
+    let results: Vec<Vec<(usize, Outcome)>> = thread::scope(|s| {
+        let handles: Vec<_> = (0..helpers).map(|_| s.spawn(worker)).collect();
+        let mut all = vec![worker()];
+        for h in handles {
+            match h.join() {
+                Ok(done) => all.push(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        all
+    });
+    for (g, outcome) in results.into_iter().flatten() {
+        outcomes[g] = Some(outcome);
+    }
+}
+
+fn validate_times<M: Model>(model: &M, history: &[Operation<M::Input, M::Output>]) {
+    for (i, op) in history.iter().enumerate() {
+        assert!(
+            op.return_ >= op.call,
+            "porcupine: operation {i} (client {}, {}) returns at {} ns, before its call at {} ns",
+            op.client_id,
+            model.describe_operation(&op.input, &op.output),
+            op.return_,
+            op.call
+        );
+    }
+}
+
+fn validate_partition<M: Model>(model: &M, history: &[Operation<M::Input, M::Output>], groups: &[Vec<usize>]) {
+    let mut group_of = vec![usize::MAX; history.len()];
+    for (g, group) in groups.iter().enumerate() {
+        assert!(!group.is_empty(), "porcupine: Model::partition returned an empty group (group {g})");
+        for &i in group {
+            assert!(
+                i < history.len(),
+                "porcupine: Model::partition put index {i} in group {g}, but the history has {} operations",
+                history.len()
+            );
+            assert!(
+                group_of[i] == usize::MAX,
+                "porcupine: Model::partition put operation {i} in group {} and again in group {g}",
+                group_of[i]
+            );
+            group_of[i] = g;
+        }
+    }
+    if let Some(i) = group_of.iter().position(|&g| g == usize::MAX) {
+        panic!(
+            "porcupine: Model::partition left operation {i} (client {}, {}) out of every group",
+            history[i].client_id,
+            model.describe_operation(&history[i].input, &history[i].output)
+        );
+    }
+}
