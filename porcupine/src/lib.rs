@@ -75,6 +75,7 @@ mod entries;
 mod hash;
 mod model;
 pub mod models;
+mod record;
 mod search;
 mod states;
 mod visualize;

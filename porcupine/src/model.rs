@@ -39,6 +39,17 @@ pub trait Model: Sync {
     /// `input` in `state`, else the state after it.
     fn step(&self, state: &Self::State, input: &Self::Input, output: &Self::Output) -> Option<Self::State>;
 
+    /// An optional hint that makes searches much shorter: true only if this
+    /// operation never changes the state, whatever the state (a read, a
+    /// failed compare-and-swap); its step may still be illegal. The search
+    /// then linearizes such an operation as soon as it is legal, without
+    /// trying alternatives (a panic if its step ever changes the state).
+    /// The default, false, is always correct.
+    fn is_read_only(&self, input: &Self::Input, output: &Self::Output) -> bool {
+        let _ = (input, output);
+        false
+    }
+
     /// How the timeline labels an operation, e.g. `get('k') -> 'v'`.
     fn describe_operation(&self, input: &Self::Input, output: &Self::Output) -> String;
 

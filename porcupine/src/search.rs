@@ -1,24 +1,37 @@
 //! The search for one partition: Wing and Gong's algorithm with Lowe's
 //! memoization.
 //!
-//! Walk the entry list from the head. At a call whose operation the model
-//! accepts from the current state, and whose (linearized set + it, new
-//! state) pair is not in the cache: cache the pair, push the operation,
-//! lift its two entries and start again at the head. Any other call: move
-//! on. At a return: the operation returning there cannot come later, so the
-//! last choice was wrong; pop it, put its entries back and continue after
-//! its call. A return with nothing to pop: no linearization exists. An
-//! empty list: every operation is linearized.
+//! A configuration is the set of operations linearized so far and the
+//! state they lead to. Its candidates are the operations not yet
+//! linearized that were called before the earliest return among those:
+//! the calls ahead of the first return entry in the list. A depth-first
+//! search takes a candidate whose step is legal and whose new
+//! configuration is not in the cache (Lowe: reaching one again cannot lead
+//! anywhere new), caches that configuration, lifts the operation's entries
+//! out of the list and goes on from there. When a configuration has no
+//! candidate left to try, the last choice was wrong: undo it and try that
+//! configuration's next candidate. Nothing left to undo: no linearization
+//! exists. An empty list: every operation is linearized.
 //!
-//! In verbose mode each backtrack records the partial linearization on the
-//! stack for every operation in it whose longest one so far was shorter
-//! (see [`Recorder`]).
+//! Two choices of this implementation (neither changes a verdict):
+//! - Candidates are tried in order of their return (the course's porcupine
+//!   tries them in order of their call). An operation pending for long, as
+//!   around a crash or a partition, is then placed as late as the reads
+//!   that depend on it allow, instead of first at its call and then at
+//!   every later point, each wrong placement costing the whole subtree
+//!   until a read contradicts it.
+//! - A legal read-only candidate ([`Model::is_read_only`]) is taken alone:
+//!   if any completion exists, one takes it next (see [`Search::arrive`]).
+//!
+//! In verbose mode each dead end records the partial linearization on the
+//! stack (see [`crate::record`]).
 
 use crate::bitset::Bitset;
 use crate::cache::Cache;
-use crate::entries::{Entries, NONE};
+use crate::entries::Entries;
 use crate::hash::{mix64, op_key};
 use crate::model::{Model, Operation};
+use crate::record::Recorder;
 use crate::states::States;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -63,18 +76,9 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
-    fn bare(verdict: Verdict, n: usize) -> Self {
+    pub(crate) fn bare(verdict: Verdict, n: usize) -> Self {
         Outcome { verdict, partials: Vec::new(), longest: vec![None; n] }
     }
-}
-
-#[derive(Clone, Copy)]
-struct Frame {
-    /// The call entry of the operation linearized here.
-    node: u32,
-    op: u32,
-    /// The state before it.
-    state: u32,
 }
 
 /// How often (in loop iterations) the search looks at the stop flag and the
@@ -93,72 +97,213 @@ pub(crate) fn search<M: Model>(
     // prefix of the ids (see `bitset`).
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| (ops[i].call, i));
-    let local: Vec<&Operation<M::Input, M::Output>> = order.iter().map(|&i| ops[i]).collect();
-    let times: Vec<(i64, i64)> = local.iter().map(|o| (o.call, o.return_)).collect();
-    let mut list = Entries::new(&times);
-    let keys: Vec<u64> = (0..n).map(op_key).collect();
-
-    let mut states = States::new(model);
-    let mut state = states.intern(model.init());
-    let mut set = Bitset::new(n);
-    let mut set_hash = 0u64;
-    let mut cache = Cache::new();
-    let mut stack: Vec<Frame> = Vec::with_capacity(n);
-    let mut recorder = verbose.then(|| Recorder::new(n));
-
-    let mut node = list.first();
+    let mut s = Search::new(model, order.iter().map(|&i| ops[i]).collect(), verbose);
+    if s.list.is_empty() {
+        return s.finish(Verdict::Ok, &order);
+    }
+    s.arrive();
     let mut ticks = 0u32;
-    while !list.is_empty() {
+    loop {
         ticks = ticks.wrapping_add(1);
         if ticks & STOP_CHECK_MASK == 0 && stop.now() {
             return Outcome::bare(Verdict::Stopped, n);
         }
-        if list.is_call(node) {
-            let op = list.op(node);
-            let o = local[op as usize];
-            if let Some(next) = states.step(state, op, &o.input, &o.output) {
-                set.set(op as usize);
-                let h = set_hash ^ keys[op as usize];
-                if cache.insert(h ^ state_key(next), next, &set) {
-                    stack.push(Frame { node, op, state });
-                    if let Some(r) = recorder.as_mut() {
-                        r.push();
+        match s.next_candidate() {
+            Some(node) => {
+                if let Some(next) = s.step(node) {
+                    if s.push(node, next) {
+                        if s.list.is_empty() {
+                            return s.finish(Verdict::Ok, &order);
+                        }
+                        s.arrive();
                     }
-                    set_hash = h;
-                    state = next;
-                    list.lift(node);
-                    node = list.first();
-                    continue;
                 }
-                set.clear(op as usize);
             }
-            node = list.next(node);
-        } else {
-            if let Some(r) = recorder.as_mut() {
-                r.record(&stack);
+            None => {
+                if !s.backtrack() {
+                    return s.finish(Verdict::Illegal, &order);
+                }
             }
-            let Some(top) = stack.pop() else {
-                return match recorder {
-                    Some(r) => r.finish(Verdict::Illegal, &order),
-                    None => Outcome::bare(Verdict::Illegal, n),
-                };
-            };
-            if let Some(r) = recorder.as_mut() {
-                r.pop();
-            }
-            set.clear(top.op as usize);
-            set_hash ^= keys[top.op as usize];
-            state = top.state;
-            list.unlift(top.node);
-            node = list.next(top.node);
         }
     }
-    match recorder {
-        Some(mut r) => {
-            r.record(&stack);
-            r.finish(Verdict::Ok, &order)
+}
+
+/// One configuration on the search path: where its candidates are in
+/// `Search::cands` and which one is next.
+struct Level {
+    start: u32,
+    next: u32,
+}
+
+/// An operation linearized on the search path.
+struct Frame {
+    /// Its call entry.
+    node: u32,
+    /// The state before it.
+    state: u32,
+}
+
+/// The search's state for one partition.
+struct Search<'a, M: Model> {
+    /// Operations by local id (call order).
+    ops: Vec<&'a Operation<M::Input, M::Output>>,
+    list: Entries,
+    /// Per operation: its rank among the returns (the order candidates are
+    /// tried in).
+    return_rank: Vec<u32>,
+    /// Per operation: [`Model::is_read_only`].
+    read_only: Vec<bool>,
+    /// Per operation: a random key; the linearized set's hash is the XOR of
+    /// its members' keys.
+    keys: Vec<u64>,
+    states: States<'a, M>,
+    state: u32,
+    set: Bitset,
+    set_hash: u64,
+    cache: Cache,
+    /// The linearization so far: frames, and the operations alone (for the
+    /// recorder).
+    frames: Vec<Frame>,
+    path: Vec<u32>,
+    /// One level per configuration on the path, the current one last, each
+    /// owning a stretch of `cands` (the current one its tail).
+    levels: Vec<Level>,
+    cands: Vec<u32>,
+    recorder: Option<Recorder>,
+}
+
+impl<'a, M: Model> Search<'a, M> {
+    fn new(model: &'a M, ops: Vec<&'a Operation<M::Input, M::Output>>, verbose: bool) -> Self {
+        let n = ops.len();
+        let times: Vec<(i64, i64)> = ops.iter().map(|o| (o.call, o.return_)).collect();
+        let mut by_return: Vec<usize> = (0..n).collect();
+        by_return.sort_by_key(|&i| (times[i].1, times[i].0, i));
+        let mut return_rank = vec![0; n];
+        for (rank, &i) in by_return.iter().enumerate() {
+            return_rank[i] = rank as u32;
         }
-        None => Outcome::bare(Verdict::Ok, n),
+        let mut states = States::new(model);
+        let state = states.intern(model.init());
+        Search {
+            read_only: ops.iter().map(|o| model.is_read_only(&o.input, &o.output)).collect(),
+            ops,
+            list: Entries::new(&times),
+            return_rank,
+            keys: (0..n).map(op_key).collect(),
+            states,
+            state,
+            set: Bitset::new(n),
+            set_hash: 0,
+            cache: Cache::new(),
+            frames: Vec::with_capacity(n),
+            path: Vec::with_capacity(n),
+            levels: Vec::with_capacity(n + 1),
+            cands: Vec::new(),
+            recorder: verbose.then(|| Recorder::new(n)),
+        }
+    }
+
+    /// The state after the operation of call entry `node`, if legal now.
+    #[inline]
+    fn step(&mut self, node: u32) -> Option<u32> {
+        let op = self.list.op(node) as usize;
+        let o = self.ops[op];
+        if self.read_only[op] {
+            self.states.step_read_only(self.state, &o.input, &o.output)
+        } else {
+            self.states.step(self.state, &o.input, &o.output)
+        }
+    }
+
+    /// Enters a new configuration: lists its candidates in return order.
+    ///
+    /// If one of them is read-only and legal now, it is the only one listed:
+    /// if the configuration has a complete linearization at all, it has one
+    /// that takes that operation next. (Move it to the front of any: it is
+    /// legal now, it changes the state for none of those it now precedes,
+    /// and none of them returned before its call.) So if it fails, the
+    /// configuration fails.
+    fn arrive(&mut self) {
+        let start = self.cands.len();
+        let mut node = self.list.first();
+        while self.list.is_call(node) {
+            let op = self.list.op(node) as usize;
+            if self.read_only[op] && self.step(node).is_some() {
+                self.cands.truncate(start);
+                self.cands.push(node);
+                break;
+            }
+            self.cands.push(node);
+            node = self.list.next(node);
+        }
+        let (list, rank) = (&self.list, &self.return_rank);
+        self.cands[start..].sort_unstable_by_key(|&n| rank[list.op(n) as usize]);
+        self.levels.push(Level { start: start as u32, next: start as u32 });
+    }
+
+    /// The current configuration's next untried candidate.
+    #[inline]
+    fn next_candidate(&mut self) -> Option<u32> {
+        let level = self.levels.last_mut().expect("a configuration is entered before the loop");
+        let node = *self.cands.get(level.next as usize)?;
+        level.next += 1;
+        Some(node)
+    }
+
+    /// Linearizes the operation of call entry `node` next, leading to state
+    /// `next`, unless that configuration was reached before (then false).
+    #[inline]
+    fn push(&mut self, node: u32, next: u32) -> bool {
+        let op = self.list.op(node);
+        self.set.set(op as usize);
+        let h = self.set_hash ^ self.keys[op as usize];
+        if !self.cache.insert(h ^ state_key(next), next, &self.set) {
+            self.set.clear(op as usize);
+            return false;
+        }
+        self.frames.push(Frame { node, state: self.state });
+        self.path.push(op);
+        if let Some(r) = self.recorder.as_mut() {
+            r.push();
+        }
+        self.set_hash = h;
+        self.state = next;
+        self.list.lift(node);
+        true
+    }
+
+    /// Leaves the current configuration, which has no candidate left, and
+    /// undoes the choice that led to it; false if there was none.
+    fn backtrack(&mut self) -> bool {
+        if let Some(r) = self.recorder.as_mut() {
+            r.record(&self.path);
+        }
+        let level = self.levels.pop().expect("the current configuration");
+        self.cands.truncate(level.start as usize);
+        let Some(top) = self.frames.pop() else {
+            return false;
+        };
+        let op = self.path.pop().expect("one operation per frame");
+        if let Some(r) = self.recorder.as_mut() {
+            r.pop();
+        }
+        self.set.clear(op as usize);
+        self.set_hash ^= self.keys[op as usize];
+        self.state = top.state;
+        self.list.unlift(top.node);
+        true
+    }
+
+    fn finish(mut self, verdict: Verdict, order: &[usize]) -> Outcome {
+        match self.recorder.take() {
+            Some(mut r) => {
+                if verdict == Verdict::Ok {
+                    r.record(&self.path);
+                }
+                r.finish(verdict, order)
+            }
+            None => Outcome::bare(verdict, order.len()),
+        }
     }
 }
 
@@ -166,106 +311,4 @@ pub(crate) fn search<M: Model>(
 #[inline]
 fn state_key(state: u32) -> u64 {
     mix64(u64::from(state) ^ 0x2545_f491_4f6c_dd1d)
-}
-
-/// Verbose mode's record of each operation's longest partial linearization.
-///
-/// At a backtrack with `d` operations on the stack, every operation on the
-/// stack whose best so far is shorter than `d` gets the stack as its new
-/// best. Two things keep this cheap:
-/// - `marks[i].depth`: the longest record made since stack slot `i` was
-///   pushed. It never increases going up the stack, so a scan from the top
-///   stops at the first slot already recorded at depth `d`: a backtrack
-///   right after a push looks at one slot.
-/// - Linearizations are paths in a tree of `(parent, op)` nodes, made only
-///   when recorded and shared by every record through that stack prefix, so
-///   a record costs O(new slots), not O(d).
-struct Recorder {
-    marks: Vec<Mark>,
-    nodes: Vec<(u32, u32)>,
-    /// Per operation (local id): (length, tree node) of its best.
-    best: Vec<(u32, u32)>,
-}
-
-#[derive(Clone, Copy)]
-struct Mark {
-    depth: u32,
-    node: u32,
-}
-
-impl Recorder {
-    fn new(n: usize) -> Self {
-        Recorder { marks: Vec::with_capacity(n), nodes: Vec::new(), best: vec![(0, NONE); n] }
-    }
-
-    fn push(&mut self) {
-        self.marks.push(Mark { depth: 0, node: NONE });
-    }
-
-    fn pop(&mut self) {
-        self.marks.pop();
-    }
-
-    fn record(&mut self, stack: &[Frame]) {
-        let d = stack.len() as u32;
-        let mut lowest = stack.len();
-        let mut improves = false;
-        while lowest > 0 && self.marks[lowest - 1].depth < d {
-            lowest -= 1;
-            self.marks[lowest].depth = d;
-            improves |= self.best[stack[lowest].op as usize].0 < d;
-        }
-        if !improves {
-            return;
-        }
-        // Tree nodes exist for a prefix of the stack; add the rest.
-        let mut first_missing = stack.len();
-        while first_missing > 0 && self.marks[first_missing - 1].node == NONE {
-            first_missing -= 1;
-        }
-        for j in first_missing..stack.len() {
-            let parent = if j == 0 { NONE } else { self.marks[j - 1].node };
-            self.marks[j].node = self.nodes.len() as u32;
-            self.nodes.push((parent, stack[j].op));
-        }
-        let top = self.marks[stack.len() - 1].node;
-        for f in &stack[lowest..] {
-            let best = &mut self.best[f.op as usize];
-            if best.0 < d {
-                *best = (d, top);
-            }
-        }
-    }
-
-    /// The distinct bests, longest first, as indices into the caller's
-    /// slice (`order` maps local ids to those).
-    fn finish(self, verdict: Verdict, order: &[usize]) -> Outcome {
-        let n = order.len();
-        let mut tops: Vec<(u32, u32)> = self.best.iter().copied().filter(|b| b.0 > 0).collect();
-        tops.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        tops.dedup();
-        let mut partials = Vec::with_capacity(tops.len() + 1);
-        for &(len, top) in &tops {
-            let mut seq = vec![0; len as usize];
-            let mut node = top;
-            for slot in seq.iter_mut().rev() {
-                let (parent, op) = self.nodes[node as usize];
-                *slot = order[op as usize];
-                node = parent;
-            }
-            partials.push(seq);
-        }
-        let mut longest = vec![None; n];
-        for (local, &(len, top)) in self.best.iter().enumerate() {
-            if len > 0 {
-                let k = tops.binary_search_by(|t| len.cmp(&t.0).then(t.1.cmp(&top))).expect("every best is listed");
-                longest[order[local]] = Some(k);
-            }
-        }
-        if partials.is_empty() && verdict == Verdict::Illegal {
-            // Not even one operation could go first.
-            partials.push(Vec::new());
-        }
-        Outcome { verdict, partials, longest }
-    }
 }

@@ -16,8 +16,12 @@
 //! assert_eq!(check_operations(&KvModel, &history, None), CheckResult::Ok);
 //! ```
 
+use crate::hash::{mix64, FastBuild};
 use crate::model::{Model, Operation};
 use std::collections::BTreeMap;
+use std::fmt;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::rc::Rc;
 
 /// Which operation a [`KvInput`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -117,6 +121,11 @@ impl Model for KvModel {
         }
     }
 
+    /// Gets.
+    fn is_read_only(&self, input: &KvInput, _: &KvOutput) -> bool {
+        input.op == KvOp::Get
+    }
+
     fn describe_operation(&self, input: &KvInput, output: &KvOutput) -> String {
         describe(input, output)
     }
@@ -144,28 +153,23 @@ pub struct KvNoPartitionModel;
 impl Model for KvNoPartitionModel {
     type Input = KvInput;
     type Output = KvOutput;
-    type State = BTreeMap<String, String>;
+    type State = KvMap;
 
-    fn init(&self) -> Self::State {
-        BTreeMap::new()
+    fn init(&self) -> KvMap {
+        KvMap::default()
     }
 
-    fn step(&self, state: &Self::State, input: &KvInput, output: &KvOutput) -> Option<Self::State> {
-        let current = state.get(&input.key).map_or("", String::as_str);
+    fn step(&self, state: &KvMap, input: &KvInput, output: &KvOutput) -> Option<KvMap> {
         match input.op {
-            KvOp::Get => (output.value == current).then(|| state.clone()),
-            KvOp::Put => {
-                let mut next = state.clone();
-                next.insert(input.key.clone(), input.value.clone());
-                Some(next)
-            }
-            KvOp::Append => {
-                let value = format!("{current}{}", input.value);
-                let mut next = state.clone();
-                next.insert(input.key.clone(), value);
-                Some(next)
-            }
+            KvOp::Get => (output.value == state.get(&input.key)).then(|| state.clone()),
+            KvOp::Put => Some(state.with(&input.key, &input.value, false)),
+            KvOp::Append => Some(state.with(&input.key, &input.value, true)),
         }
+    }
+
+    /// Gets.
+    fn is_read_only(&self, input: &KvInput, _: &KvOutput) -> bool {
+        input.op == KvOp::Get
     }
 
     fn describe_operation(&self, input: &KvInput, output: &KvOutput) -> String {
@@ -173,9 +177,127 @@ impl Model for KvNoPartitionModel {
     }
 
     /// `{'k1': 'v1', 'k2': 'v2'}` in key order.
-    fn describe_state(&self, state: &Self::State) -> String {
+    fn describe_state(&self, state: &KvMap) -> String {
         let pairs: Vec<String> = state.iter().map(|(k, v)| format!("'{k}': '{v}'")).collect();
         format!("{{{}}}", pairs.join(", "))
+    }
+}
+
+/// [`KvNoPartitionModel`]'s state: an immutable map from key to value,
+/// cheap to clone (one reference count) and to hash (its hash is kept,
+/// updated per key), compared by pointer before contents. One allocation
+/// per state; values are shared between states.
+#[derive(Clone)]
+pub struct KvMap {
+    /// Sum of the entries' hashes: independent of order, updated per key.
+    hash: u64,
+    /// Sorted by key; no empty values.
+    entries: Rc<[Entry]>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct Entry {
+    /// [`poly_hash`] of the value, first so that unequal values usually
+    /// differ there.
+    value_hash: u64,
+    key: Rc<str>,
+    value: Rc<str>,
+}
+
+impl Entry {
+    fn hash(&self) -> u64 {
+        mix64(FastBuild::default().hash_one(&*self.key) ^ self.value_hash)
+    }
+}
+
+/// A polynomial hash that extends: `poly_hash(a + b)` is computed from
+/// `poly_hash(a)` in O(|b|), so an append rehashes only what it adds.
+fn poly_hash(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h = h.wrapping_mul(0x100_0000_01b3).wrapping_add(u64::from(b) + 1);
+    }
+    h
+}
+
+impl Default for KvMap {
+    fn default() -> Self {
+        KvMap { hash: 0, entries: Rc::from([]) }
+    }
+}
+
+impl KvMap {
+    /// A key's value; `""` if it was never written.
+    pub fn get(&self, key: &str) -> &str {
+        match self.find(key) {
+            Ok(i) => &self.entries[i].value,
+            Err(_) => "",
+        }
+    }
+
+    /// The keys written and their values, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|e| (&*e.key, &*e.value))
+    }
+
+    /// This map with `value` put at `key` (or appended to its value). A key
+    /// whose value is `""` is dropped: it reads like a key never written,
+    /// so the two states are one.
+    pub fn with(&self, key: &str, value: &str, append: bool) -> KvMap {
+        let at = self.find(key);
+        let mut hash = self.hash;
+        let (old, old_hash) = match at {
+            Ok(i) => {
+                hash = hash.wrapping_sub(self.entries[i].hash());
+                (&*self.entries[i].value, self.entries[i].value_hash)
+            }
+            Err(_) => ("", 0),
+        };
+        let new_value: Rc<str> = if append {
+            let mut v = String::with_capacity(old.len() + value.len());
+            v.push_str(old);
+            v.push_str(value);
+            Rc::from(v)
+        } else {
+            Rc::from(value)
+        };
+        let entry = (!new_value.is_empty()).then(|| Entry {
+            value_hash: poly_hash(if append { old_hash } else { 0 }, value.as_bytes()),
+            key: at.map_or_else(|_| Rc::from(key), |i| Rc::clone(&self.entries[i].key)),
+            value: new_value,
+        });
+        if let Some(e) = &entry {
+            hash = hash.wrapping_add(e.hash());
+        }
+        let (before, after) = match at {
+            Ok(i) => (&self.entries[..i], &self.entries[i + 1..]),
+            Err(i) => (&self.entries[..i], &self.entries[i..]),
+        };
+        let entries: Rc<[Entry]> = before.iter().cloned().chain(entry).chain(after.iter().cloned()).collect();
+        KvMap { hash, entries }
+    }
+
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|e| (*e.key).cmp(key))
+    }
+}
+
+impl PartialEq for KvMap {
+    fn eq(&self, other: &KvMap) -> bool {
+        self.hash == other.hash && (Rc::ptr_eq(&self.entries, &other.entries) || self.entries == other.entries)
+    }
+}
+
+impl Eq for KvMap {}
+
+impl Hash for KvMap {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl fmt::Debug for KvMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
@@ -232,5 +354,36 @@ mod tests {
         assert!(m.step(&s, &KvInput::get("c"), &KvOutput::new("")).is_some());
         assert!(m.step(&s, &KvInput::get("a"), &KvOutput::new("1")).is_none());
         assert_eq!(m.describe_state(&s), "{'a': '13', 'b': '2'}");
+        assert_eq!(format!("{s:?}"), r#"{"a": "13", "b": "2"}"#);
+    }
+
+    #[test]
+    fn maps_with_equal_contents_are_equal_and_hash_alike() {
+        let hash = |m: &KvMap| FastBuild::default().hash_one(m);
+        // Reached in different orders, and through an overwritten value.
+        let put = |m: KvMap, k: &str, v: &str| m.with(k, v, false);
+        let append = |m: KvMap, k: &str, v: &str| m.with(k, v, true);
+        let a = put(put(put(KvMap::default(), "x", "1"), "y", "2"), "z", "3");
+        // Other orders, an overwritten value, values built by appends.
+        let b = put(put(put(put(KvMap::default(), "z", "3"), "x", "0"), "y", "2"), "x", "1");
+        let b2 = append(append(put(append(KvMap::default(), "y", "2"), "z", ""), "z", "3"), "x", "1");
+        assert_eq!(a, b);
+        assert_eq!(hash(&a), hash(&b));
+        assert_eq!(a, b2);
+        assert_eq!(hash(&a), hash(&b2));
+        let c = append(b.clone(), "y", "2");
+        assert_eq!(c, put(b.clone(), "y", "22"));
+        assert_eq!(hash(&c), hash(&put(b.clone(), "y", "22")));
+        assert_ne!(a, c);
+        assert_ne!(hash(&a), hash(&c));
+        assert_eq!(c.get("y"), "22");
+        assert_eq!(c.get("w"), "");
+        // A key set to "" is the same as a key never written.
+        assert_eq!(KvMap::default(), put(KvMap::default(), "x", ""));
+        assert_eq!(KvMap::default(), append(KvMap::default(), "x", ""));
+        let back = put(append(a.clone(), "w", "4"), "w", "");
+        assert_eq!(a, back);
+        assert_eq!(hash(&a), hash(&back));
+        assert_eq!(a.iter().collect::<Vec<_>>(), vec![("x", "1"), ("y", "2"), ("z", "3")]);
     }
 }
