@@ -6,7 +6,7 @@ N ?= 100
 P ?= 4
 TESTS ?= 3A 3B 3C 3D
 
-.PHONY: help test unit test-3A test-3B test-3C test-3D test-lab3 stress stress-list grade bench-lab3 bench-labrpc loom miri lint doc
+.PHONY: help test unit test-3A test-3B test-3C test-3D test-lab3 stress stress-list grade bench-lab3 bench-labrpc bench-porcupine viz-check loom miri lint doc
 
 help:
 	@echo "make test        unit tests of every crate, then the whole Lab 3 suite once"
@@ -15,6 +15,8 @@ help:
 	@echo "make grade       per-test pass/fail and time, per-part wall/CPU, against the course's limits"
 	@echo "make bench-lab3  the whole suite once: per-test time/RPCs/bytes, suite wall/CPU/max RSS"
 	@echo "make bench-labrpc  labrpc round trips per second and CPU per call"
+	@echo "make bench-porcupine  linearizability check time and memory on generated key/value histories"
+	@echo "make viz-check   porcupine's timeline page loaded in headless Chromium, its DOM checked"
 	@echo "make loom / miri   model checks / undefined-behaviour checks"
 	@echo "make lint        rustfmt, clippy and rustdoc, all warnings denied"
 
@@ -49,6 +51,13 @@ bench-lab3:
 
 bench-labrpc:
 	$(CARGO) bench -p labrpc
+
+bench-porcupine:
+	$(CARGO) bench -p porcupine --bench check
+
+# Needs Chromium (Debian: apt-get install chromium; or set CHROMIUM=path).
+viz-check:
+	$(CARGO) run -q -p porcupine --example viz_check
 
 # Model checks of the concurrency kernels (apply hand-off, kill, reply vs.
 # server deletion, persister). Own target dir: --cfg loom rebuilds everything.

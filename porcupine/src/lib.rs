@@ -59,14 +59,17 @@
 //! Partitions are searched in parallel on std threads sharing a stop flag;
 //! in the non-verbose checks an illegal partition stops the others.
 //! - `entries`: the call/return entries as a doubly linked list in vectors.
+//! - `search`: the depth-first search. Candidates are tried in order of
+//!   their return, and a legal read-only candidate ([`Model::is_read_only`])
+//!   is taken without alternatives; neither changes a verdict (see the
+//!   module's notes).
 //! - `cache`: the (linearized set, state) pairs reached, in an
 //!   open-addressing table; the set is hashed incrementally (XOR of random
 //!   per-operation keys) and stored in a canonical short form (`bitset`).
 //! - `states`: each distinct model state is stored once and named by an id,
-//!   and each transition `(state, operation)` is computed once, so the
-//!   search itself never clones or hashes a state.
-//! - `search`: the loop, and the verbose mode's record of each operation's
-//!   longest partial linearization.
+//!   so the cache holds ids and the search never clones a state.
+//! - `record`: the verbose mode's record of each operation's longest
+//!   partial linearization, as paths in a shared tree.
 
 mod bitset;
 mod cache;

@@ -60,10 +60,10 @@ impl Recorder {
         while first_missing > 0 && self.marks[first_missing - 1].node == NONE {
             first_missing -= 1;
         }
-        for j in first_missing..stack.len() {
+        for (j, &op) in stack.iter().enumerate().skip(first_missing) {
             let parent = if j == 0 { NONE } else { self.marks[j - 1].node };
             self.marks[j].node = self.nodes.len() as u32;
-            self.nodes.push((parent, stack[j]));
+            self.nodes.push((parent, op));
         }
         let top = self.marks[stack.len() - 1].node;
         for &op in &stack[lowest..] {

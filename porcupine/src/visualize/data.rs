@@ -99,7 +99,7 @@ fn partition<M: Model>(
         let r = replay(model, p, part, lin, states);
         out.push_str("{\"steps\":");
         json::array(out, &r.steps, |out, &(op, state)| {
-            json::array(out, [op, state], |out, n| json::int(out, n));
+            json::array(out, [op, state], json::int);
         });
         out.push_str(",\"invalid\":");
         json::array(out, &r.invalid, |out, &op| json::int(out, op));

@@ -86,8 +86,8 @@ mod tests {
     #[test]
     fn arrays_and_ints() {
         let mut out = String::new();
-        array(&mut out, [1, -2, 3], |o, n| int(o, n));
-        array(&mut out, Vec::<i32>::new(), |o, n| int(o, n));
+        array(&mut out, [1, -2, 3], int);
+        array(&mut out, Vec::<i32>::new(), int);
         array(&mut out, ["a", "b"], string);
         assert_eq!(out, r#"[1,-2,3][]["a","b"]"#);
     }

@@ -4,13 +4,17 @@
 //! One row per client; each operation is a box from its call to its return,
 //! labelled with the model's description. Time is warped: distinct instants
 //! are at least 20 px apart and every box is as wide as its label. Each
-//! partition's longest partial linearization is drawn as linked points
-//! (grey: valid steps; red: the operations that could have come next and
-//! were illegal there). "[ jump to first error ]" scrolls to the leftmost
-//! red point. Hovering an operation shows its partition's longest
-//! linearization through it, fades the other partitions, and shows the
-//! state before and after it (or "⟨invalid op⟩") with its call and return
-//! times; a click pins that view, another click releases it.
+//! illegal partition's longest partial linearization is drawn as linked
+//! points (grey: valid steps; red: the operations that could have come next
+//! and were illegal there); every partition's if none is illegal.
+//! "[ jump to first error ]" scrolls to the leftmost red point. Hovering an
+//! operation shows its partition's longest linearization through it, fades
+//! the other partitions, and shows the state before and after it (or
+//! "⟨invalid op⟩") with its call and return times; a click pins that view,
+//! another click releases it, and `#op=P.I` at the end of the page's address
+//! pins operation `I` of partition `P` on load. The `<body>` gets
+//! `data-drawn-ops`, `data-valid-lps`, `data-invalid-lps` and
+//! `data-partitions` attributes with what the script drew.
 
 mod data;
 pub(crate) mod json;

@@ -119,11 +119,13 @@
     var l = data.partitions[p].lins[lin];
     if (!l) return;
     var ops = byPart[p];
+    // Points sit on the boxes' lower edges, each no earlier than the one
+    // before it and within its operation's box.
     var px = -Infinity;
     var points = l.steps.map(function (step) {
       var o = ops[step[0]];
       px = Math.min(Math.max(px + 2, o.x0 + 4), o.x1 - 4);
-      return { x: px, y: o.y + BOX_H / 2 };
+      return { x: px, y: o.y + BOX_H };
     });
     for (var k = 1; k < points.length; k++) {
       el('line', { x1: points[k - 1].x, y1: points[k - 1].y, x2: points[k].x, y2: points[k].y, 'class': 'lp-link valid' }, layer);
@@ -132,7 +134,7 @@
     var bad = l.invalid.map(function (i) {
       var o = ops[i];
       var bx = Math.min(Math.max(last ? last.x + 2 : -Infinity, o.x0 + 4), o.x1 - 4);
-      var b = { x: bx, y: o.y + BOX_H / 2 };
+      var b = { x: bx, y: o.y + BOX_H };
       if (last) el('line', { x1: last.x, y1: last.y, x2: b.x, y2: b.y, 'class': 'lp-link invalid' }, layer);
       return b;
     });
@@ -142,12 +144,17 @@
 
   var pinned = null;
 
+  // By default the illegal partitions' longest partial linearizations are
+  // drawn (all partitions' if none is illegal); hovering shows any.
+  var anyIllegal = data.partitions.some(function (p) { return p.result === 'illegal'; });
+
   function reset() {
     tooltip.style.display = 'none';
     all.forEach(function (o) { o.g.classList.remove('faded', 'selected'); });
     data.partitions.forEach(function (part, p) {
-      lpLayers[p].style.display = '';
-      drawLin(p, 0);
+      var shown = !anyIllegal || part.result === 'illegal';
+      lpLayers[p].style.display = shown ? '' : 'none';
+      drawLin(p, shown ? 0 : -1);
     });
   }
 
@@ -171,7 +178,7 @@
     tooltip.appendChild(title);
     tooltip.appendChild(document.createTextNode('\n' + describe(part, o, part.lins[lin])));
     tooltip.style.display = 'block';
-    place(ev);
+    place(ev, o);
   }
 
   function describe(part, o, l) {
@@ -189,12 +196,16 @@
       '\ncall: ' + o.op.call + ' ns, return: ' + o.op.ret + ' ns (from t0 = ' + data.t0 + ' ns)';
   }
 
-  function place(ev) {
-    if (!ev || ev.clientX === undefined) return;
-    var left = ev.clientX + 14, top = ev.clientY + 14;
+  // Near the pointer, or below the operation's box without one.
+  function place(ev, o) {
+    var x, y;
+    if (ev && ev.clientX !== undefined) { x = ev.clientX; y = ev.clientY; }
+    else if (o) { var r0 = o.g.getBoundingClientRect(); x = r0.left; y = r0.bottom; }
+    else return;
+    var left = x + 14, top = y + 14;
     var r = tooltip.getBoundingClientRect();
-    if (left + r.width > window.innerWidth - 8) left = Math.max(8, ev.clientX - r.width - 14);
-    if (top + r.height > window.innerHeight - 8) top = Math.max(8, ev.clientY - r.height - 14);
+    if (left + r.width > window.innerWidth - 8) left = Math.max(8, x - r.width - 14);
+    if (top + r.height > window.innerHeight - 8) top = Math.max(8, y - r.height - 14);
     tooltip.style.left = left + 'px';
     tooltip.style.top = top + 'px';
   }
@@ -214,6 +225,16 @@
   });
 
   reset();
+
+  // #op=P.I in the address pins operation I of partition P (a link to share,
+  // and how the headless check looks at a tooltip).
+  var m = /^#op=(\d+)\.(\d+)$/.exec(location.hash);
+  var target = m && byPart[+m[1]] && byPart[+m[1]][+m[2]];
+  if (target) {
+    scroller.scrollLeft = Math.max(0, target.x0 - scroller.clientWidth / 3);
+    select(target, null);
+    pinned = target;
+  }
 
   // What was drawn, for people and for the headless check.
   var invalid = svg.querySelectorAll('circle.lp.invalid').length;
