@@ -2,9 +2,10 @@
 //! partitions in parallel, and combine their verdicts.
 
 use crate::model::{events_to_operations, Event, Model, Operation};
-use crate::search::{search, Outcome, Stop, Verdict};
+use crate::search::{search, Order, Outcome, Stop, Verdict};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -205,8 +206,16 @@ fn run<M: Model>(
 }
 
 /// Searches the partitions on this thread and up to cores - 1 more, each
-/// taking the next unsearched partition, until all are done or the stop
+/// taking the next unsearched partition, until all are decided or the stop
 /// flag goes up (time limit, or, when not verbose, an illegal partition).
+///
+/// A worker with no partition left to start races a partition still being
+/// searched, with the other candidate order ([`Order::ByCall`]): the two
+/// orders are exact, and on a hard history one is often far faster than the
+/// other, with no way to tell which beforehand. The first verdict decides
+/// the partition and stops the other search. So a history of one partition
+/// uses two cores, and a partitioned one spends its idle cores on the
+/// partitions still running at the end.
 fn search_all<M: Model>(
     model: &M,
     history: &[Operation<M::Input, M::Output>],
@@ -216,38 +225,53 @@ fn search_all<M: Model>(
     outcomes: &mut [Option<Outcome>],
 ) {
     let flag = AtomicBool::new(false);
-    let stop = Stop { flag: &flag, deadline };
+    let decided: Vec<AtomicBool> = groups.iter().map(|_| AtomicBool::new(false)).collect();
+    let searches: Vec<AtomicUsize> = groups.iter().map(|_| AtomicUsize::new(0)).collect();
+    let results: Vec<Mutex<Option<Outcome>>> = groups.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let worker = || {
-        let mut done = Vec::new();
-        loop {
-            let g = next.fetch_add(1, Ordering::Relaxed);
-            if g >= groups.len() || stop.now() {
-                return done;
+    let worker = || loop {
+        let g = next.fetch_add(1, Ordering::Relaxed);
+        let (g, order) = if g < groups.len() {
+            searches[g].fetch_add(1, Ordering::Relaxed);
+            (g, Order::ByReturn)
+        } else {
+            let racing = (0..groups.len()).find(|&h| {
+                !decided[h].load(Ordering::Relaxed)
+                    && searches[h].compare_exchange(1, 2, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+            });
+            match racing {
+                Some(h) => (h, Order::ByCall),
+                None => return,
             }
-            let ops: Vec<&Operation<M::Input, M::Output>> = groups[g].iter().map(|&i| &history[i]).collect();
-            let outcome = search(model, &ops, verbose, &stop);
+        };
+        let stop = Stop { flag: &flag, decided: &decided[g], deadline };
+        if stop.now() {
+            if flag.load(Ordering::Relaxed) {
+                return;
+            }
+            continue;
+        }
+        let ops: Vec<&Operation<M::Input, M::Output>> = groups[g].iter().map(|&i| &history[i]).collect();
+        let outcome = search(model, &ops, verbose, order, &stop);
+        if outcome.verdict != Verdict::Stopped && !decided[g].swap(true, Ordering::Relaxed) {
             if outcome.verdict == Verdict::Illegal && !verbose {
                 flag.store(true, Ordering::Relaxed);
             }
-            done.push((g, outcome));
+            *results[g].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
         }
     };
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
-    let helpers = cores.min(groups.len()).saturating_sub(1);
-    let results: Vec<Vec<(usize, Outcome)>> = thread::scope(|s| {
-        let handles: Vec<_> = (0..helpers).map(|_| s.spawn(worker)).collect();
-        let mut all = vec![worker()];
+    thread::scope(|s| {
+        let handles: Vec<_> = (1..cores).map(|_| s.spawn(worker)).collect();
+        worker();
         for h in handles {
-            match h.join() {
-                Ok(done) => all.push(done),
-                Err(panic) => std::panic::resume_unwind(panic),
+            if let Err(panic) = h.join() {
+                std::panic::resume_unwind(panic);
             }
         }
-        all
     });
-    for (g, outcome) in results.into_iter().flatten() {
-        outcomes[g] = Some(outcome);
+    for (slot, result) in outcomes.iter_mut().zip(results) {
+        *slot = result.into_inner().unwrap_or_else(|e| e.into_inner());
     }
 }
 

@@ -14,12 +14,14 @@
 //! exists. An empty list: every operation is linearized.
 //!
 //! Two choices of this implementation (neither changes a verdict):
-//! - Candidates are tried in order of their return (the course's porcupine
-//!   tries them in order of their call). An operation pending for long, as
-//!   around a crash or a partition, is then placed as late as the reads
-//!   that depend on it allow, instead of first at its call and then at
-//!   every later point, each wrong placement costing the whole subtree
-//!   until a read contradicts it.
+//! - Candidates are tried in order of their return ([`Order::ByReturn`];
+//!   the course's porcupine tries them in order of their call,
+//!   [`Order::ByCall`], which [`crate::check`] races against it on idle
+//!   cores). An operation pending for long, as around a crash or a
+//!   partition, is then placed as late as the reads that depend on it
+//!   allow, instead of first at its call and then at every later point,
+//!   each wrong placement costing the whole subtree until a read
+//!   contradicts it.
 //! - A legal read-only candidate ([`Model::is_read_only`]) is taken alone:
 //!   if any completion exists, one takes it next (see [`Search::arrive`]).
 //!
@@ -36,17 +38,21 @@ use crate::states::States;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-/// When to give up: another partition's verdict or the time limit.
+/// When to give up: another partition's verdict, this partition decided
+/// by another search, or the time limit.
 pub(crate) struct Stop<'a> {
+    /// Raised for every search.
     pub(crate) flag: &'a AtomicBool,
+    /// Raised when this partition is decided.
+    pub(crate) decided: &'a AtomicBool,
     pub(crate) deadline: Option<Instant>,
 }
 
 impl Stop<'_> {
-    /// True once the flag is up or the deadline has passed (which raises
-    /// the flag for everyone).
+    /// True once a flag is up or the deadline has passed (which raises the
+    /// flag for everyone).
     pub(crate) fn now(&self) -> bool {
-        if self.flag.load(Ordering::Relaxed) {
+        if self.flag.load(Ordering::Relaxed) || self.decided.load(Ordering::Relaxed) {
             return true;
         }
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
@@ -81,6 +87,18 @@ impl Outcome {
     }
 }
 
+/// The order in which a configuration's candidates are tried. Neither
+/// changes a verdict; each is much faster than the other on some histories
+/// (see [`crate::check`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// Earliest return first: an operation pending for long goes as late as
+    /// the reads that depend on it allow.
+    ByReturn,
+    /// Earliest call first (the course's porcupine).
+    ByCall,
+}
+
 /// How often (in loop iterations) the search looks at the stop flag and the
 /// clock.
 const STOP_CHECK_MASK: u32 = (1 << 10) - 1;
@@ -90,6 +108,7 @@ pub(crate) fn search<M: Model>(
     model: &M,
     ops: &[&Operation<M::Input, M::Output>],
     verbose: bool,
+    order_by: Order,
     stop: &Stop,
 ) -> Outcome {
     let n = ops.len();
@@ -97,7 +116,7 @@ pub(crate) fn search<M: Model>(
     // prefix of the ids (see `bitset`).
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| (ops[i].call, i));
-    let mut s = Search::new(model, order.iter().map(|&i| ops[i]).collect(), verbose);
+    let mut s = Search::new(model, order.iter().map(|&i| ops[i]).collect(), verbose, order_by);
     if s.list.is_empty() {
         return s.finish(Verdict::Ok, &order);
     }
@@ -148,9 +167,8 @@ struct Search<'a, M: Model> {
     /// Operations by local id (call order).
     ops: Vec<&'a Operation<M::Input, M::Output>>,
     list: Entries,
-    /// Per operation: its rank among the returns (the order candidates are
-    /// tried in).
-    return_rank: Vec<u32>,
+    /// Per operation: its rank in the order candidates are tried in.
+    rank: Vec<u32>,
     /// Per operation: [`Model::is_read_only`].
     read_only: Vec<bool>,
     /// Per operation: a random key; the linearized set's hash is the XOR of
@@ -173,14 +191,17 @@ struct Search<'a, M: Model> {
 }
 
 impl<'a, M: Model> Search<'a, M> {
-    fn new(model: &'a M, ops: Vec<&'a Operation<M::Input, M::Output>>, verbose: bool) -> Self {
+    fn new(model: &'a M, ops: Vec<&'a Operation<M::Input, M::Output>>, verbose: bool, order: Order) -> Self {
         let n = ops.len();
         let times: Vec<(i64, i64)> = ops.iter().map(|o| (o.call, o.return_)).collect();
-        let mut by_return: Vec<usize> = (0..n).collect();
-        by_return.sort_by_key(|&i| (times[i].1, times[i].0, i));
-        let mut return_rank = vec![0; n];
-        for (rank, &i) in by_return.iter().enumerate() {
-            return_rank[i] = rank as u32;
+        let mut ranked: Vec<usize> = (0..n).collect();
+        match order {
+            Order::ByReturn => ranked.sort_by_key(|&i| (times[i].1, times[i].0, i)),
+            Order::ByCall => ranked.sort_by_key(|&i| (times[i].0, times[i].1, i)),
+        }
+        let mut rank = vec![0; n];
+        for (r, &i) in ranked.iter().enumerate() {
+            rank[i] = r as u32;
         }
         let mut states = States::new(model);
         let state = states.intern(model.init());
@@ -188,7 +209,7 @@ impl<'a, M: Model> Search<'a, M> {
             read_only: ops.iter().map(|o| model.is_read_only(&o.input, &o.output)).collect(),
             ops,
             list: Entries::new(&times),
-            return_rank,
+            rank,
             keys: (0..n).map(op_key).collect(),
             states,
             state,
@@ -215,7 +236,8 @@ impl<'a, M: Model> Search<'a, M> {
         }
     }
 
-    /// Enters a new configuration: lists its candidates in return order.
+    /// Enters a new configuration: lists its candidates in the search's
+    /// order.
     ///
     /// If one of them is read-only and legal now, it is the only one listed:
     /// if the configuration has a complete linearization at all, it has one
@@ -236,7 +258,7 @@ impl<'a, M: Model> Search<'a, M> {
             self.cands.push(node);
             node = self.list.next(node);
         }
-        let (list, rank) = (&self.list, &self.return_rank);
+        let (list, rank) = (&self.list, &self.rank);
         self.cands[start..].sort_unstable_by_key(|&n| rank[list.op(n) as usize]);
         self.levels.push(Level { start: start as u32, next: start as u32 });
     }
@@ -311,4 +333,95 @@ impl<'a, M: Model> Search<'a, M> {
 #[inline]
 fn state_key(state: u32) -> u64 {
     mix64(u64::from(state) ^ 0x2545_f491_4f6c_dd1d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput};
+    use rand::rngs::StdRng;
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+
+    /// Every real-time-respecting order, cut short at an illegal step.
+    fn brute_force(h: &[KvOperation], done: &mut Vec<bool>, state: &str) -> bool {
+        let Some(first_return) = (0..h.len()).filter(|&i| !done[i]).map(|i| h[i].return_).min() else {
+            return true;
+        };
+        (0..h.len()).any(|i| {
+            if done[i] || h[i].call > first_return {
+                return false;
+            }
+            let Some(next) = KvModel.step(&state.to_string(), &h[i].input, &h[i].output) else { return false };
+            done[i] = true;
+            let ok = brute_force(h, done, &next);
+            done[i] = false;
+            ok
+        })
+    }
+
+    #[test]
+    fn both_orders_agree_with_brute_force() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let flag = AtomicBool::new(false);
+        let decided = AtomicBool::new(false);
+        let stop = Stop { flag: &flag, decided: &decided, deadline: None };
+        for case in 0..3_000 {
+            let n = rng.gen_range(1..=7);
+            let h: Vec<KvOperation> = (0..n)
+                .map(|_| {
+                    let call = rng.gen_range(0..20);
+                    let value = ["1", "2"].choose(&mut rng).unwrap().to_string();
+                    let input = match rng.gen_range(0..3) {
+                        0 => KvInput::get("k"),
+                        1 => KvInput::put("k", value),
+                        _ => KvInput::append("k", value),
+                    };
+                    let output = if input.op == KvOp::Get {
+                        KvOutput::new(*["", "1", "2", "12", "21", "11"].choose(&mut rng).unwrap())
+                    } else {
+                        KvOutput::none()
+                    };
+                    KvOperation { client_id: 0, input, output, call, return_: call + rng.gen_range(0..10) }
+                })
+                .collect();
+            let refs: Vec<&KvOperation> = h.iter().collect();
+            let expected = if brute_force(&h, &mut vec![false; n], "") { Verdict::Ok } else { Verdict::Illegal };
+            for order in [Order::ByReturn, Order::ByCall] {
+                for verbose in [false, true] {
+                    let got = search(&KvModel, &refs, verbose, order, &stop).verdict;
+                    assert_eq!(got, expected, "case {case}, {order:?}, verbose {verbose}: {h:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_raised_flag_stops_the_search() {
+        let flag = AtomicBool::new(true);
+        let decided = AtomicBool::new(false);
+        let stop = Stop { flag: &flag, decided: &decided, deadline: None };
+        // Enough concurrent appends for the search to outlast one stop check.
+        let h: Vec<KvOperation> = (0..40)
+            .map(|i| KvOperation {
+                client_id: i,
+                input: KvInput::append("k", i.to_string()),
+                output: KvOutput::none(),
+                call: 0,
+                return_: 100,
+            })
+            .chain([KvOperation {
+                client_id: 99,
+                input: KvInput::get("k"),
+                output: KvOutput::new("never"),
+                call: 50,
+                return_: 100,
+            }])
+            .collect();
+        let refs: Vec<&KvOperation> = h.iter().collect();
+        assert_eq!(search(&KvModel, &refs, false, Order::ByReturn, &stop).verdict, Verdict::Stopped);
+        flag.store(false, Ordering::Relaxed);
+        decided.store(true, Ordering::Relaxed);
+        assert_eq!(search(&KvModel, &refs, false, Order::ByCall, &stop).verdict, Verdict::Stopped);
+    }
 }
