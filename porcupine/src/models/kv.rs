@@ -184,29 +184,30 @@ impl Model for KvNoPartitionModel {
 }
 
 /// [`KvNoPartitionModel`]'s state: an immutable map from key to value,
-/// cheap to clone (one reference count) and to hash (its hash is kept,
-/// updated per key), compared by pointer before contents. One allocation
-/// per state; values are shared between states.
+/// cheap to clone (two reference counts) and to hash (its hash is kept,
+/// updated per key), compared by pointer before contents.
+///
+/// Small, because the search keeps every distinct state: the sorted keys
+/// are shared by all maps with the same key set, and each value is one
+/// pointer to a shared `(hash, text)`; a 10-key map is about 100 bytes.
 #[derive(Clone)]
 pub struct KvMap {
     /// Sum of the entries' hashes: independent of order, updated per key.
     hash: u64,
-    /// Sorted by key; no empty values.
-    entries: Rc<[Entry]>,
+    keys: Rc<[Rc<str>]>,
+    /// One per key; never empty text.
+    values: Rc<[Rc<Value>]>,
 }
 
-#[derive(Clone, PartialEq, Eq)]
-struct Entry {
-    /// [`poly_hash`] of the value, first so that unequal values usually
-    /// differ there.
-    value_hash: u64,
-    key: Rc<str>,
-    value: Rc<str>,
+struct Value {
+    /// [`poly_hash`] of `text`.
+    hash: u64,
+    text: Box<str>,
 }
 
-impl Entry {
-    fn hash(&self) -> u64 {
-        mix64(FastBuild::default().hash_one(&*self.key) ^ self.value_hash)
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        self.hash == other.hash && self.text == other.text
     }
 }
 
@@ -219,9 +220,13 @@ fn poly_hash(mut h: u64, bytes: &[u8]) -> u64 {
     h
 }
 
+fn entry_hash(key: &str, value: &Value) -> u64 {
+    mix64(FastBuild::default().hash_one(key) ^ value.hash)
+}
+
 impl Default for KvMap {
     fn default() -> Self {
-        KvMap { hash: 0, entries: Rc::from([]) }
+        KvMap { hash: 0, keys: Rc::from([]), values: Rc::from([]) }
     }
 }
 
@@ -229,14 +234,14 @@ impl KvMap {
     /// A key's value; `""` if it was never written.
     pub fn get(&self, key: &str) -> &str {
         match self.find(key) {
-            Ok(i) => &self.entries[i].value,
+            Ok(i) => &self.values[i].text,
             Err(_) => "",
         }
     }
 
     /// The keys written and their values, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|e| (&*e.key, &*e.value))
+        self.keys.iter().zip(self.values.iter()).map(|(k, v)| (&**k, &*v.text))
     }
 
     /// This map with `value` put at `key` (or appended to its value). A key
@@ -245,45 +250,58 @@ impl KvMap {
     pub fn with(&self, key: &str, value: &str, append: bool) -> KvMap {
         let at = self.find(key);
         let mut hash = self.hash;
-        let (old, old_hash) = match at {
-            Ok(i) => {
-                hash = hash.wrapping_sub(self.entries[i].hash());
-                (&*self.entries[i].value, self.entries[i].value_hash)
-            }
-            Err(_) => ("", 0),
-        };
-        let new_value: Rc<str> = if append {
-            let mut v = String::with_capacity(old.len() + value.len());
-            v.push_str(old);
-            v.push_str(value);
-            Rc::from(v)
-        } else {
-            Rc::from(value)
-        };
-        let entry = (!new_value.is_empty()).then(|| Entry {
-            value_hash: poly_hash(if append { old_hash } else { 0 }, value.as_bytes()),
-            key: at.map_or_else(|_| Rc::from(key), |i| Rc::clone(&self.entries[i].key)),
-            value: new_value,
-        });
-        if let Some(e) = &entry {
-            hash = hash.wrapping_add(e.hash());
+        let old = at.ok().map(|i| &self.values[i]);
+        if let Some(v) = old {
+            hash = hash.wrapping_sub(entry_hash(key, v));
         }
-        let (before, after) = match at {
-            Ok(i) => (&self.entries[..i], &self.entries[i + 1..]),
-            Err(i) => (&self.entries[..i], &self.entries[i..]),
+        let new = match (append, old) {
+            (true, Some(old)) => {
+                let mut text = String::with_capacity(old.text.len() + value.len());
+                text.push_str(&old.text);
+                text.push_str(value);
+                Value { hash: poly_hash(old.hash, value.as_bytes()), text: text.into_boxed_str() }
+            }
+            _ => Value { hash: poly_hash(0, value.as_bytes()), text: Box::from(value) },
         };
-        let entries: Rc<[Entry]> = before.iter().cloned().chain(entry).chain(after.iter().cloned()).collect();
-        KvMap { hash, entries }
+        let new = (!new.text.is_empty()).then(|| Rc::new(new));
+        if let Some(v) = &new {
+            hash = hash.wrapping_add(entry_hash(key, v));
+        }
+        let (keys, values) = match (at, new) {
+            (Ok(i), Some(v)) => {
+                let values =
+                    self.values.iter().enumerate().map(|(j, old)| if j == i { Rc::clone(&v) } else { Rc::clone(old) });
+                (Rc::clone(&self.keys), values.collect())
+            }
+            (Ok(i), None) => (without(&self.keys, i), without(&self.values, i)),
+            (Err(i), Some(v)) => (with_at(&self.keys, i, Rc::from(key)), with_at(&self.values, i, v)),
+            (Err(_), None) => (Rc::clone(&self.keys), Rc::clone(&self.values)),
+        };
+        KvMap { hash, keys, values }
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|e| (*e.key).cmp(key))
+        self.keys.binary_search_by(|k| (**k).cmp(key))
     }
+}
+
+fn without<T>(items: &[Rc<T>], i: usize) -> Rc<[Rc<T>]>
+where
+    T: ?Sized,
+{
+    items.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, x)| Rc::clone(x)).collect()
+}
+
+fn with_at<T: ?Sized>(items: &[Rc<T>], i: usize, item: Rc<T>) -> Rc<[Rc<T>]> {
+    items[..i].iter().cloned().chain([item]).chain(items[i..].iter().cloned()).collect()
 }
 
 impl PartialEq for KvMap {
     fn eq(&self, other: &KvMap) -> bool {
-        self.hash == other.hash && (Rc::ptr_eq(&self.entries, &other.entries) || self.entries == other.entries)
+        self.hash == other.hash
+            && (Rc::ptr_eq(&self.keys, &other.keys) || self.keys == other.keys)
+            && (Rc::ptr_eq(&self.values, &other.values)
+                || self.values.iter().zip(other.values.iter()).all(|(a, b)| Rc::ptr_eq(a, b) || a == b))
     }
 }
 
