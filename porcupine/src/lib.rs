@@ -57,7 +57,9 @@
 //! Wing and Gong's search with Lowe's memoization, per partition
 //! (P-compositionality): a history is linearizable iff each partition is.
 //! Partitions are searched in parallel on std threads sharing a stop flag;
-//! in the non-verbose checks an illegal partition stops the others.
+//! in the non-verbose checks an illegal partition stops the others. A core
+//! left idle races a partition still running with the other candidate
+//! order; the first verdict decides it.
 //! - `entries`: the call/return entries as a doubly linked list in vectors.
 //! - `search`: the depth-first search. Candidates are tried in order of
 //!   their return, and a legal read-only candidate ([`Model::is_read_only`])
