@@ -120,10 +120,7 @@ fn child(c: &Case, limit: Duration, modes: Modes) {
     };
     let peak = status_kib("VmHWM:");
     let partitions = if c.by_key { KvModel.partition(&h).len() } else { 1 };
-    println!(
-        "RESULT {} {partitions} {result:?} {ms:.1} {result_verbose:?} {ms_verbose:.1} {before} {peak}",
-        h.len()
-    );
+    println!("RESULT {} {partitions} {result:?} {ms:.1} {result_verbose:?} {ms_verbose:.1} {before} {peak}", h.len());
 }
 
 fn run<M: Model<Input = KvInput, Output = KvOutput>>(
@@ -136,11 +133,8 @@ fn run<M: Model<Input = KvInput, Output = KvOutput>>(
     let skipped = (0.0, CheckResult::Unknown);
     let (ms, result) =
         if modes == Modes::Verbose { skipped } else { time(runs, || check_operations(model, h, Some(limit))) };
-    let (ms_verbose, result_verbose) = if modes == Modes::Plain {
-        skipped
-    } else {
-        time(runs, || check_operations_verbose(model, h, Some(limit)).0)
-    };
+    let (ms_verbose, result_verbose) =
+        if modes == Modes::Plain { skipped } else { time(runs, || check_operations_verbose(model, h, Some(limit)).0) };
     (ms, result, ms_verbose, result_verbose)
 }
 
@@ -272,7 +266,11 @@ fn main() {
             for seed in 1..=SWEEP_SEEDS {
                 let m = measure(&["sweep".into(), kind.into(), seed.to_string(), corrupt.into()]).expect("child");
                 let expected = if corrupt == "ok" { "Ok" } else { "Illegal" };
-                assert!(m.result == expected || m.result == "Unknown", "seed {seed}: {} (expected {expected})", m.result);
+                assert!(
+                    m.result == expected || m.result == "Unknown",
+                    "seed {seed}: {} (expected {expected})",
+                    m.result
+                );
                 ms.push((m.result != "Unknown").then_some(m.ms));
                 mib = mib.max(m.mib);
             }
@@ -285,7 +283,9 @@ fn main() {
         }
     }
 
-    println!("\n### Lab 4-like histories (15 clients, 15 random keys, restarts, partitions), seeds 1..={SWEEP_SEEDS}\n");
+    println!(
+        "\n### Lab 4-like histories (15 clients, 15 random keys, restarts, partitions), seeds 1..={SWEEP_SEEDS}\n"
+    );
     println!("Checked as the tester does: verbose, partitioned by key, time limit 1 s.\n");
     println!("| history | ops (min–max) | median | p90 | max | under 1 s | Unknown (> 1 s) | peak check memory |");
     println!("|---|--:|--:|--:|--:|--:|--:|--:|");

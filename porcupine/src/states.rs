@@ -55,6 +55,12 @@ impl<'m, M: Model> States<'m, M> {
         Some(self.intern(next))
     }
 
+    /// Whether `input`/`output` is legal in state `state` (nothing kept).
+    #[inline]
+    pub(crate) fn legal(&self, state: u32, input: &M::Input, output: &M::Output) -> bool {
+        self.model.step(&self.states[state as usize], input, output).is_some()
+    }
+
     /// [`Self::step`] for an operation the model says is read-only: the
     /// state stays (checked), so it is not interned again.
     ///
