@@ -13,7 +13,7 @@
 //! configuration's next candidate. Nothing left to undo: no linearization
 //! exists. An empty list: every operation is linearized.
 //!
-//! Two choices of this implementation (neither changes a verdict):
+//! Choices of this implementation (none changes a verdict):
 //! - Candidates are tried in order of their return ([`Order::ByReturn`];
 //!   the course's porcupine tries them in order of their call,
 //!   [`Order::ByCall`], which [`crate::check`] races against it on idle
@@ -24,6 +24,8 @@
 //!   contradicts it.
 //! - A legal read-only candidate ([`Model::is_read_only`]) is taken alone:
 //!   if any completion exists, one takes it next (see [`Search::arrive`]).
+//! - In return order, when the operation due first is illegal, the
+//!   candidates after which it is legal are tried first.
 //!
 //! In verbose mode each dead end records the partial linearization on the
 //! stack (see [`crate::record`]).
