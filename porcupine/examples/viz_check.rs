@@ -3,7 +3,9 @@
 //! page's script ran and drew every operation, the linearization points
 //! (valid and invalid) and every description (values with quotes, `<`,
 //! `</script>`, non-ASCII text and a newline); then loads it again with an
-//! operation pinned (`#op=P.I`) and checks the tooltip's states and times.
+//! operation pinned (`#op=P.I`) and checks the tooltip's states and times,
+//! and once more with `#first-error` and checks that the jump scrolled the
+//! first red point into view.
 //! A screenshot, if asked for, is of the pinned view.
 //!
 //! ```text
@@ -196,6 +198,23 @@ fn main() -> ExitCode {
                 if !dom.contains(needle) {
                     problems.push(format!("the pinned tooltip lacks {needle:?}"));
                 }
+            }
+        }
+        Err(e) => problems.push(e),
+    }
+    // The jump to the first error leaves its red point in view (the page is
+    // far wider than the window).
+    match run_chromium(&chromium, &page, "#first-error", &dump) {
+        Ok(dom) => {
+            match (
+                attribute(&dom, "data-first-error-x"),
+                attribute(&dom, "data-scroll-left"),
+                attribute(&dom, "data-view-width"),
+            ) {
+                (Some(x), Some(left), Some(width)) if left > 0 && left <= x && x <= left + width => {}
+                found => problems.push(format!(
+                    "after the jump, the first error (x, scroll, view width = {found:?}) is not scrolled into view"
+                )),
             }
         }
         Err(e) => problems.push(e),

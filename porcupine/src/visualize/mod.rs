@@ -11,8 +11,9 @@
 //! operation shows its partition's longest linearization through it, fades
 //! the other partitions, and shows the state before and after it (or
 //! "⟨invalid op⟩") with its call and return times; a click pins that view,
-//! another click releases it, and `#op=P.I` at the end of the page's address
-//! pins operation `I` of partition `P` on load. The `<body>` gets
+//! another click releases it. At the end of the page's address,
+//! `#first-error` jumps to the first error on load and `#op=P.I` pins
+//! operation `I` of partition `P`. The `<body>` gets
 //! `data-drawn-ops`, `data-valid-lps`, `data-invalid-lps` and
 //! `data-partitions` attributes with what the script drew.
 

@@ -210,8 +210,9 @@
     tooltip.style.top = top + 'px';
   }
 
-  jump.addEventListener('click', function (ev) {
-    ev.preventDefault();
+  // Scrolls the leftmost red point drawn into view; records where, for the
+  // headless check.
+  function jumpToFirstError() {
     var first = null;
     svg.querySelectorAll('circle.lp.invalid').forEach(function (c) {
       if (c.parentNode.style.display === 'none') return;
@@ -222,12 +223,17 @@
     first.scrollIntoView({ block: 'nearest', inline: 'nearest' });
     first.classList.add('flash');
     setTimeout(function () { first.classList.remove('flash'); }, 1500);
-  });
+    document.body.setAttribute('data-first-error-x', Math.round(+first.getAttribute('cx')));
+    document.body.setAttribute('data-scroll-left', Math.round(scroller.scrollLeft));
+    document.body.setAttribute('data-view-width', Math.round(scroller.clientWidth));
+  }
+  jump.addEventListener('click', function (ev) { ev.preventDefault(); jumpToFirstError(); });
 
   reset();
 
-  // #op=P.I in the address pins operation I of partition P (a link to share,
-  // and how the headless check looks at a tooltip).
+  // #first-error in the address jumps to the first error; #op=P.I pins
+  // operation I of partition P (links to share, and how the headless check
+  // looks at the jump and at a tooltip).
   var m = /^#op=(\d+)\.(\d+)$/.exec(location.hash);
   var target = m && byPart[+m[1]] && byPart[+m[1]][+m[2]];
   if (target) {
@@ -235,6 +241,7 @@
     select(target, null);
     pinned = target;
   }
+  if (location.hash === '#first-error') jumpToFirstError();
 
   // What was drawn, for people and for the headless check.
   var invalid = svg.querySelectorAll('circle.lp.invalid').length;
