@@ -229,7 +229,7 @@ fn search_all<M: Model>(
     let searches: Vec<AtomicUsize> = groups.iter().map(|_| AtomicUsize::new(0)).collect();
     let results: Vec<Mutex<Option<Outcome>>> = groups.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let worker = || loop {
+    let work = || loop {
         let g = next.fetch_add(1, Ordering::Relaxed);
         let (g, order) = if g < groups.len() {
             searches[g].fetch_add(1, Ordering::Relaxed);
@@ -260,6 +260,12 @@ fn search_all<M: Model>(
             *results[g].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
         }
     };
+    let worker = || {
+        // A panic in the model stops the other searches, so that it reaches
+        // the caller at once.
+        let _stop_others = RaiseOnPanic(&flag);
+        work()
+    };
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     thread::scope(|s| {
         let handles: Vec<_> = (1..cores).map(|_| s.spawn(worker)).collect();
@@ -272,6 +278,17 @@ fn search_all<M: Model>(
     });
     for (slot, result) in outcomes.iter_mut().zip(results) {
         *slot = result.into_inner().unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+/// Raises the flag if dropped while its thread panics.
+struct RaiseOnPanic<'a>(&'a AtomicBool);
+
+impl Drop for RaiseOnPanic<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            self.0.store(true, Ordering::Relaxed);
+        }
     }
 }
 

@@ -240,3 +240,42 @@ fn now_ns_is_monotonic_from_a_process_wide_start() {
     assert!(a >= 0 && b - a >= 2_000_000, "{a} {b}");
     let _unused = op(0, (), (), a, b);
 }
+
+/// Key "a" checked alone and panicking; keys "b".."z" together (hard).
+struct PanicsOnA;
+
+impl Model for PanicsOnA {
+    type Input = KvInput;
+    type Output = KvOutput;
+    type State = <KvNoPartitionModel as Model>::State;
+    fn partition(&self, h: &[KvOperation]) -> Vec<Vec<usize>> {
+        SplitA.partition(h)
+    }
+    fn init(&self) -> Self::State {
+        KvNoPartitionModel.init()
+    }
+    fn step(&self, s: &Self::State, i: &KvInput, o: &KvOutput) -> Option<Self::State> {
+        assert!(i.key != "a", "the model cannot step key a");
+        KvNoPartitionModel.step(s, i, o)
+    }
+    fn describe_operation(&self, i: &KvInput, o: &KvOutput) -> String {
+        KvModel.describe_operation(i, o)
+    }
+    fn describe_state(&self, s: &Self::State) -> String {
+        KvNoPartitionModel.describe_state(s)
+    }
+}
+
+#[test]
+fn a_panic_in_the_model_reaches_the_caller_promptly() {
+    let mut h = hard();
+    h.push(get(99, "a", "", 0, 1));
+    let start = Instant::now();
+    // (The limit only bounds a failing run: without the stop, the panic would
+    // come after 30 s.)
+    let caught = std::panic::catch_unwind(|| check_operations(&PanicsOnA, &h, Some(Duration::from_secs(30))));
+    let Err(message) = caught else { panic!("the model's panic is passed on") };
+    assert_eq!(message.downcast_ref::<&str>(), Some(&"the model cannot step key a"));
+    // Without stopping the others, the hard partition would run unbounded.
+    assert!(start.elapsed() < Duration::from_secs(20), "took {:?}", start.elapsed());
+}
