@@ -6,7 +6,7 @@ N ?= 100
 P ?= 4
 TESTS ?= 3A 3B 3C 3D
 
-.PHONY: help test unit test-3A test-3B test-3C test-3D test-lab3 stress stress-list grade bench-lab3 bench-labrpc bench-porcupine viz-check loom miri lint doc
+.PHONY: help test unit test-3A test-3B test-3C test-3D test-lab3 check-plants stress stress-list grade bench-lab3 bench-labrpc bench-porcupine viz-check loom miri lint doc
 
 help:
 	@echo "make test        unit tests of every crate, then the whole Lab 3 suite once"
@@ -18,13 +18,14 @@ help:
 	@echo "make bench-porcupine  linearizability check time and memory on generated key/value histories"
 	@echo "make viz-check   porcupine's timeline page loaded in headless Chromium, its DOM checked"
 	@echo "make loom / miri   model checks / undefined-behaviour checks"
+	@echo "make check-plants  the tester against planted Raft bugs and the student skeleton (scratch copies of the kit)"
 	@echo "make lint        rustfmt, clippy and rustdoc, all warnings denied"
 
 test: unit test-lab3
 
 unit:
 	$(CARGO) test --workspace --exclude tester
-	$(CARGO) test -p tester --lib
+	$(CARGO) test -p tester --lib --test failures
 	$(CARGO) test --release -p raft --test compaction_memory -- --nocapture
 
 test-3A:
@@ -37,6 +38,12 @@ test-3D:
 	$(SUITE) _3d $(RUN_SUITE)
 test-lab3:
 	$(SUITE) $(RUN_SUITE)
+
+# The tester against other Rafts, each in a scratch copy of the kit built
+# into target/scratch: a planted 3D deadlock must be reported as hung with
+# stacks, and the student skeleton must compile and fail cleanly.
+check-plants:
+	$(CARGO) test -p tools --test scratch_kits -- --ignored --test-threads=1
 
 stress:
 	$(CARGO) run --release -q -p tools --bin dstest -- -n $(N) -p $(P) $(TESTS)
@@ -76,5 +83,6 @@ miri:
 
 lint:
 	$(CARGO) fmt --all -- --check
+	rustfmt --check --edition 2021 skeleton/raft/src/lib.rs
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps

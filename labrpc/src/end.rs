@@ -64,9 +64,16 @@ impl ClientEnd {
         let bytes = labgob::encode(args);
         let meth: Arc<str> = Arc::from(svc_meth);
         let decode_meth = Arc::clone(&meth);
+        let net = Weak::clone(&self.net);
         let done = Completion::new(move |r: Result<Vec<u8>, RpcError>| {
             on_reply(r.and_then(|b| {
-                labgob::decode::<R>(&b).map_err(|e| RpcError::Bad(format!("reply of {decode_meth}: {e}")))
+                labgob::decode::<R>(&b).map_err(|e| {
+                    let msg = format!("labrpc: the reply of {decode_meth} does not decode as the caller's type: {e}");
+                    if let Some(net) = net.upgrade() {
+                        net.errors.report(msg.clone());
+                    }
+                    RpcError::Bad(msg)
+                })
             }))
         });
         match self.net.upgrade() {

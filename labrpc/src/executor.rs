@@ -16,6 +16,7 @@
 //! still get threads and cannot starve the handlers they wait for. A worker
 //! idle for [`IDLE_EXIT`] exits.
 
+use crate::errors::{panic_message, ErrorSink};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -80,6 +81,8 @@ struct Inner {
     state: Mutex<State>,
     work: Condvar,
     timer: Condvar,
+    /// Where a job's panic (a reply callback's) is reported.
+    errors: Arc<ErrorSink>,
 }
 
 impl Inner {
@@ -107,9 +110,14 @@ pub(crate) struct Executor {
 }
 
 impl Executor {
-    pub(crate) fn new() -> Executor {
-        let inner =
-            Arc::new(Inner { state: Mutex::new(State::default()), work: Condvar::new(), timer: Condvar::new() });
+    /// An executor whose jobs' panics are reported to `errors`.
+    pub(crate) fn new(errors: Arc<ErrorSink>) -> Executor {
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State::default()),
+            work: Condvar::new(),
+            timer: Condvar::new(),
+            errors,
+        });
         let t = Arc::clone(&inner);
         let handle = thread::Builder::new()
             .name("labrpc-timer".into())
@@ -260,9 +268,13 @@ fn worker_loop(inner: &Arc<Inner>) {
         if let Some(job) = s.ready.pop_front() {
             s.taken += 1;
             drop(s);
-            // A panicking job (a handler or a reply callback) is reported by
-            // the network; it must not take the worker down with it.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            // A handler's panic is caught and reported where it runs; what
+            // is left is a reply callback's, the caller's bug. It is
+            // reported, and must not take the worker down with it.
+            if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
+                let msg = format!("labrpc: a reply callback panicked: {}", panic_message(&*p));
+                inner.errors.report(msg);
+            }
             s = inner.lock();
             continue;
         }
@@ -289,7 +301,7 @@ mod tests {
     /// handlers wait for a commit that a later RPC brings) get a thread each.
     #[test]
     fn blocked_workers_get_company() {
-        let exec = Executor::new();
+        let exec = Executor::new(Arc::default());
         let n = 3 * CORE_WORKERS;
         let arrived = Arc::new((Mutex::new(0), Condvar::new()));
         let (tx, rx) = mpsc::channel();
@@ -318,7 +330,7 @@ mod tests {
     /// pool stays at its core size however long the queue waits.
     #[test]
     fn busy_workers_that_make_progress_get_no_company() {
-        let exec = Executor::new();
+        let exec = Executor::new(Arc::default());
         let n = 2000;
         let (tx, rx) = mpsc::channel();
         for _ in 0..n {

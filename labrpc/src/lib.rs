@@ -50,8 +50,10 @@
 //! was lost, or the server is unreachable. [`RpcError::Bad`] is a programming
 //! error and is also printed: an unknown service or method (the message lists
 //! the names that exist), arguments or a reply that do not decode as the
-//! handler's or caller's type, or a handler that panicked. [`Network::errors`]
-//! lists them, so a test harness can fail on them.
+//! handler's or caller's type, or a handler that panicked. A reply callback
+//! that panics is reported the same way. [`Network::errors`] lists them, and
+//! [`Network::on_error`] hands each to a test harness the moment it happens,
+//! so the test fails there and then.
 //!
 //! # Threads
 //! One timer thread holds every delayed action in a heap, and a worker pool
@@ -59,7 +61,11 @@
 //! callbacks. A run with 10^5 delayed messages stays at a handful of threads.
 //!
 //! # Replaying a run
-//! All random decisions come from the network's seed: each end draws from its
+//! [`peer_rng`] gives each peer a random stream of its own derived from the
+//! same `LABRPC_SEED`: a Raft that draws its election timeouts from it is
+//! replayed along with the network by the seed a failing test prints.
+//!
+//! All random decisions of the network come from the network's seed: each end draws from its
 //! own stream, derived from the seed and the end's name. Dropping a network
 //! while the thread is panicking (a failed test) prints the seed; run again
 //! with `LABRPC_SEED=<seed>` to replay the same per-end decisions. Decisions
@@ -80,16 +86,19 @@
 //! ```
 
 mod end;
+mod errors;
 mod executor;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod network;
 mod registry;
+mod seed;
 mod server;
 
 pub use end::ClientEnd;
 pub use executor::ExecutorStats;
 pub use network::Network;
+pub use seed::{env_seed, peer_rng, SEED_VAR};
 pub use server::{Server, Service};
 
 /// Synchronization primitives: std's, or loom's when model checking.

@@ -2,6 +2,7 @@
 //! lab's `labrpc.go` (see the crate documentation for the list).
 
 use crate::end::Completion;
+use crate::errors::{panic_message, ErrorSink};
 use crate::executor::{Executor, ExecutorStats};
 use crate::registry::{Registry, Route};
 use crate::sync::Mutex;
@@ -19,7 +20,7 @@ pub(crate) struct Shared {
     exec: Executor,
     total_count: AtomicU64,
     total_bytes: AtomicU64,
-    errors: std::sync::Mutex<Vec<String>>,
+    pub(crate) errors: Arc<ErrorSink>,
 }
 
 struct Request {
@@ -108,18 +109,15 @@ impl Shared {
         let result =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| req.server.dispatch(&req.meth, &req.args)))
                 .unwrap_or_else(|p| {
-                    let msg = p
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| p.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "non-string panic".into());
                     Err(RpcError::Bad(format!(
-                        "labrpc: the handler of {} on server {} panicked: {msg}",
-                        req.meth, req.server_name
+                        "labrpc: the handler of {} on server {} panicked: {}",
+                        req.meth,
+                        req.server_name,
+                        panic_message(&*p)
                     )))
                 });
         if let Err(RpcError::Bad(msg)) = &result {
-            self.report(msg.clone());
+            self.errors.report(msg.clone());
         }
         let Some(done) = finish(&self.registry, &req.end, &req.server_name, &req.server, &slot) else { return };
         match result {
@@ -157,11 +155,6 @@ impl Shared {
             }),
         );
     }
-
-    fn report(&self, msg: String) {
-        eprintln!("{msg}");
-        self.errors.lock().expect("labrpc errors lock poisoned").push(msg);
-    }
 }
 
 /// The simulated network. Owns its threads: dropping it (or
@@ -180,25 +173,22 @@ impl Default for Network {
 impl Network {
     /// A network whose random decisions come from the seed in the
     /// `LABRPC_SEED` environment variable, or from a random seed.
+    ///
+    /// # Panics
+    /// If `LABRPC_SEED` is set to something other than an unsigned integer.
     pub fn new() -> Network {
-        let seed = match std::env::var("LABRPC_SEED") {
-            Ok(s) => s
-                .trim()
-                .parse()
-                .unwrap_or_else(|_| panic!("labrpc: LABRPC_SEED must be an unsigned 64-bit integer, got {s:?}")),
-            Err(_) => rand::random(),
-        };
-        Network::with_seed(seed)
+        Network::with_seed(crate::seed::env_seed().unwrap_or_else(rand::random))
     }
 
     /// A network whose random decisions all derive from `seed`.
     pub fn with_seed(seed: u64) -> Network {
+        let errors = Arc::new(ErrorSink::default());
         let shared = Arc::new(Shared {
             registry: Registry::new(seed),
-            exec: Executor::new(),
+            exec: Executor::new(Arc::clone(&errors)),
             total_count: AtomicU64::new(0),
             total_bytes: AtomicU64::new(0),
-            errors: std::sync::Mutex::new(Vec::new()),
+            errors,
         });
         Network { shared, seed }
     }
@@ -282,9 +272,19 @@ impl Network {
     }
 
     /// Programming errors the network has seen: unknown services or methods,
-    /// undecodable arguments, panicking handlers. Each was also printed.
+    /// arguments or replies that do not decode as the handler's or the
+    /// caller's type, panicking handlers and reply callbacks. Each was also
+    /// printed, and handed to the [`Network::on_error`] hook.
     pub fn errors(&self) -> Vec<String> {
-        self.shared.errors.lock().expect("labrpc errors lock poisoned").clone()
+        self.shared.errors.list()
+    }
+
+    /// Runs `hook` with each programming error (see [`Network::errors`]) as
+    /// soon as it happens, on the thread that saw it: a test harness fails
+    /// the test there and then, as the Go tester's `log.Fatal` would, rather
+    /// than at its next check. Replaces an earlier hook.
+    pub fn on_error(&self, hook: impl Fn(&str) + Send + Sync + 'static) {
+        self.shared.errors.set_hook(Arc::new(hook));
     }
 
     /// Thread and timer figures of this network.

@@ -352,7 +352,8 @@ fn wrong_argument_or_reply_type_is_a_loud_error() {
     // Handler2 replies a String; its second byte is not a valid bool.
     let err = e.call::<_, (u8, bool)>("JunkServer.Handler2", &1i64).unwrap_err();
     assert!(matches!(&err, RpcError::Bad(m) if m.contains("reply of JunkServer.Handler2")), "{err:?}");
-    assert_eq!(net.errors().len(), 1, "argument errors are seen by the network");
+    assert_eq!(net.errors().len(), 2, "argument and reply errors are seen by the network");
+    assert!(net.errors()[1].contains("does not decode as the caller's type"), "{:?}", net.errors());
 }
 
 #[test]

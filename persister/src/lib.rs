@@ -72,6 +72,34 @@ impl Persister {
         self.saved.lock().expect("persister lock poisoned").raft_state = Arc::new(raft_state);
     }
 
+    /// Atomically replaces the Raft state by its first `keep` bytes
+    /// followed by `tail`, and keeps the snapshot. The same as
+    /// `save_raft_state` of the spliced bytes, but it costs what changed,
+    /// not the whole state: for a Raft whose encoding changes at its end
+    /// (new entries, a new header), saving stays cheap however long the log
+    /// grows. (It copies the state once after a [`Persister::copy`] shared
+    /// it.)
+    ///
+    /// # Panics
+    /// If `keep` is longer than the saved Raft state.
+    pub fn splice_raft_state(&self, keep: usize, tail: &[u8]) {
+        let mut saved = self.saved.lock().expect("persister lock poisoned");
+        let len = saved.raft_state.len();
+        assert!(keep <= len, "persister: splice keeps {keep} bytes of a Raft state of {len}");
+        match Arc::get_mut(&mut saved.raft_state) {
+            Some(state) => {
+                state.truncate(keep);
+                state.extend_from_slice(tail);
+            }
+            None => {
+                let mut state = Vec::with_capacity(keep + tail.len());
+                state.extend_from_slice(&saved.raft_state[..keep]);
+                state.extend_from_slice(tail);
+                saved.raft_state = Arc::new(state);
+            }
+        }
+    }
+
     /// A copy of the last saved Raft state (empty if none was saved).
     pub fn read_raft_state(&self) -> Vec<u8> {
         self.saved().raft_state.to_vec()
@@ -84,12 +112,12 @@ impl Persister {
 
     /// Size in bytes of the saved Raft state.
     pub fn raft_state_size(&self) -> usize {
-        self.saved().raft_state.len()
+        self.saved.lock().expect("persister lock poisoned").raft_state.len()
     }
 
     /// Size in bytes of the saved snapshot.
     pub fn snapshot_size(&self) -> usize {
-        self.saved().snapshot.len()
+        self.saved.lock().expect("persister lock poisoned").snapshot.len()
     }
 }
 
@@ -136,6 +164,29 @@ mod tests {
         p.save_raft_state(vec![2, 2]);
         assert_eq!(p.read_raft_state(), vec![2, 2]);
         assert_eq!(p.read_snapshot(), vec![7, 7]);
+    }
+
+    #[test]
+    fn splice_replaces_the_end_and_keeps_the_snapshot() {
+        let p = Persister::new();
+        p.save(vec![1, 2, 3, 4], Some(vec![7]));
+        p.splice_raft_state(2, &[9, 9, 9]);
+        assert_eq!((p.read_raft_state(), p.read_snapshot()), (vec![1, 2, 9, 9, 9], vec![7]));
+        p.splice_raft_state(5, &[]);
+        p.splice_raft_state(0, &[5]);
+        assert_eq!(p.read_raft_state(), vec![5]);
+        // After a copy the two do not share what is spliced.
+        let q = p.copy();
+        p.splice_raft_state(1, &[6]);
+        assert_eq!((p.read_raft_state(), q.read_raft_state()), (vec![5, 6], vec![5]));
+    }
+
+    #[test]
+    #[should_panic(expected = "splice keeps 3 bytes of a Raft state of 2")]
+    fn splice_past_the_end_panics() {
+        let p = Persister::new();
+        p.save_raft_state(vec![1, 2]);
+        p.splice_raft_state(3, &[]);
     }
 
     #[test]

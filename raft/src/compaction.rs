@@ -2,11 +2,10 @@
 //! followers that need entries the leader has discarded. Plain rules over
 //! [`RaftState`].
 
-use crate::debug::Topic;
-use crate::dlog;
 use crate::messages::{InstallSnapshotArgs, InstallSnapshotReply, Outgoing};
 use crate::replication::Why;
 use crate::state::{PendingSnapshot, RaftState};
+use lablog::{dlog, Topic};
 use std::sync::Arc;
 use std::time::Instant;
 

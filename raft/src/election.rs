@@ -1,11 +1,10 @@
 //! Leader election (§5.2) with the election restriction (§5.4.1), and the
 //! timers that drive it. Plain rules over [`RaftState`].
 
-use crate::debug::Topic;
-use crate::dlog;
 use crate::messages::{Outgoing, RequestVoteArgs, RequestVoteReply};
 use crate::replication::Why;
 use crate::state::{Progress, RaftState, Role, QUORUM_TIMEOUT};
+use lablog::{dlog, Topic};
 use std::time::Instant;
 
 impl RaftState {

@@ -2,20 +2,40 @@
 //! election (3A), log replication (3B), persistence (3C) and log compaction
 //! (3D).
 //!
-//! # API (the Go lab's, in Rust naming)
-//! - [`Raft::make`]`(peers, me, persister, apply_ch)` creates a peer and
-//!   starts its background threads; `peers[me]` is its own end.
-//! - [`Raft::start`]`(&command)` -> `(index, term, is_leader)`: returns at
-//!   once; the command is labgob-encoded, and Raft never looks inside it.
-//! - [`Raft::get_state`] -> `(term, is_leader)`.
-//! - [`Raft::snapshot`]`(index, bytes)`: the service's state through
-//!   `index`; the log before it goes.
-//! - [`Raft::kill`]: stops the peer's threads.
-//! - [`Raft::service`]: the labrpc service `"Raft"` with methods
-//!   `RequestVote`, `AppendEntries` and `InstallSnapshot`, to register on the
-//!   network.
-//! - Committed commands and installed snapshots arrive in order on
-//!   `apply_ch` as [`ApplyMsg`]s.
+//! # The contract with the tester
+//! The tester (`tester/src/config.rs`) uses a Raft through this API and
+//! nothing else, so any crate named `raft` that provides it can be tested in
+//! place of this one (the student skeleton in `skeleton/raft` is written
+//! from it alone):
+//! - `Raft: Clone + Send + Sync + 'static`: a handle; every clone is the
+//!   same peer.
+//! - `Raft::make(peers: Vec<labrpc::ClientEnd>, me: usize, persister:
+//!   Arc<persister::Persister>, apply_ch: crossbeam::channel::Sender<ApplyMsg>)
+//!   -> Result<Raft, E>` with `E: Display`: creates peer `me` (`peers[me]`
+//!   is its own end), restoring what `persister` holds, and returns at once
+//!   (long-running work goes on threads). An `Err` fails the test with its
+//!   message. The tester makes `apply_ch` a rendezvous
+//!   (`crossbeam::channel::bounded(0)`, like Go's unbuffered channel): a
+//!   send waits until the tester's applier takes the message, and that
+//!   applier may be inside a call of `snapshot()`. It is never closed.
+//! - `start<C: Serialize + ?Sized>(&self, command: &C) -> (u64, u64, bool)`:
+//!   index, term, is_leader; returns at once, even after `kill`.
+//! - `get_state(&self) -> (u64, bool)`: term and is_leader.
+//! - `snapshot(&self, index: u64, snapshot: Vec<u8>)`: the service's state
+//!   through `index` (3D).
+//! - `kill(&self)`: the peer is shut down; the tester calls it once per
+//!   instance and does not rely on anything stopping with it.
+//! - `service(&self) -> labrpc::Service`: the service `"Raft"` the tester
+//!   registers on the network.
+//! - `ApplyMsg`, exactly two variants: `Command { index: u64, term: u64,
+//!   command: Vec<u8> }` (the labgob bytes of what was passed to `start`;
+//!   log indexes start at 1) and `Snapshot { index: u64, term: u64, data:
+//!   Vec<u8> }`.
+//!
+//! Beyond the API: a panic on any of the peer's threads (its own, its RPC
+//! handlers, its reply callbacks) ends the test at once, and so does a bad
+//! RPC; randomness drawn from [`labrpc::peer_rng`] is replayed by the seed a
+//! failing test prints.
 //!
 //! # Layout
 //! The protocol lives in plain rules over [`state::RaftState`], with no
@@ -26,12 +46,13 @@
 //! does index arithmetic.
 //!
 //! # Debugging
-//! `RAFT_LOG=1` prints one line per event (see [`debug`]); the `dslogs`
-//! tool lays them out with one column per peer.
+//! `RAFT_LOG=1` prints one line per event through the `lablog` crate
+//! (leadership and terms at info, other events at debug, every RPC at
+//! trace: `RAFT_LOG=trace`); the `dslogs` tool lays them out with one column
+//! per peer.
 
 pub mod apply;
 pub mod compaction;
-pub mod debug;
 pub mod election;
 pub mod log;
 #[cfg(all(test, loom))]
@@ -45,12 +66,13 @@ pub mod state;
 #[cfg(all(test, not(loom)))]
 mod rule_tests;
 
+use crossbeam::channel::Sender;
+use lablog::Topic;
 use labrpc::{ClientEnd, Service};
 use node::Node;
 use persister::Persister;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -113,15 +135,6 @@ pub struct Raft {
     node: Arc<Node>,
 }
 
-/// A per-peer seed: from `LABRPC_SEED` when set (so a run can be replayed),
-/// else random.
-fn seed_for(me: usize, term: u64) -> u64 {
-    match std::env::var("LABRPC_SEED").ok().and_then(|s| s.trim().parse::<u64>().ok()) {
-        Some(s) => s ^ (me as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ term.rotate_left(32),
-        None => rand::random(),
-    }
-}
-
 impl Raft {
     /// Creates peer `me` of `peers.len()`, restoring whatever `persister`
     /// holds (the service has already loaded the snapshot, if any), and
@@ -136,9 +149,13 @@ impl Raft {
         persister: Arc<Persister>,
         apply_ch: Sender<ApplyMsg>,
     ) -> Result<Raft, PersistError> {
+        lablog::init_or_panic();
         let raft = Raft::new_idle(peers, me, persister)?;
         raft.node.spawn("ticker", |n| n.run_ticker());
-        raft.node.spawn("applier", move |n| n.run_applier(&apply_ch));
+        raft.node.spawn("applier", move |n| {
+            let node = Arc::clone(&n);
+            n.run_applier(|m| node.deliver(&apply_ch, m))
+        });
         Ok(raft)
     }
 
@@ -147,7 +164,9 @@ impl Raft {
         let n = peers.len();
         assert!(me < n, "raft: make: me = {me} but peers has {n} ends");
         let persisted = persist::decode(me, n, &persister.read_raft_state(), persister.read_snapshot())?;
-        let seed = seed_for(me, persisted.current_term);
+        // The peer's own stream from LABRPC_SEED (replayable), salted with
+        // the persisted term so that a restarted peer draws anew.
+        let seed = rand::RngCore::next_u64(&mut labrpc::peer_rng(me, persisted.current_term));
         let st = state::RaftState::new(me, n, persisted, seed, Instant::now());
         Ok(Raft { node: Arc::new(Node::new(peers, me, persister, st)) })
     }
@@ -197,13 +216,13 @@ impl Raft {
         let (a, b, c) = (Arc::clone(&self.node), Arc::clone(&self.node), Arc::clone(&self.node));
         Service::new("Raft")
             .method("RequestVote", move |args: messages::RequestVoteArgs| {
-                a.with_state(|st, now, _| st.handle_request_vote(&args, now))
+                a.handle(Topic::Vote, args.candidate_id, &args, |st, now| st.handle_request_vote(&args, now))
             })
             .method("AppendEntries", move |args: messages::AppendEntriesArgs| {
-                b.with_state(|st, now, _| st.handle_append_entries(&args, now))
+                b.handle(Topic::Log, args.leader_id, &args, |st, now| st.handle_append_entries(&args, now))
             })
             .method("InstallSnapshot", move |args: messages::InstallSnapshotArgs| {
-                c.with_state(|st, now, _| st.handle_install_snapshot(&args, now))
+                c.handle(Topic::Snap, args.leader_id, &args, |st, now| st.handle_install_snapshot(&args, now))
             })
     }
 }

@@ -16,6 +16,7 @@ pub struct Entry {
     /// The leader's term when the entry was created.
     pub term: u64,
     /// The service's command, as bytes.
+    #[serde(with = "labgob::bytes")]
     pub command: Vec<u8>,
 }
 
@@ -41,6 +42,12 @@ impl Log {
     /// An empty log with no snapshot.
     pub fn new() -> Log {
         Log::default()
+    }
+
+    /// A log after a snapshot through (`snapshot_index`, `snapshot_term`)
+    /// holding `entries` (not checked: see [`Log::validate`]).
+    pub fn from_parts(snapshot_index: u64, snapshot_term: u64, entries: Vec<Entry>) -> Log {
+        Log { snapshot_index, snapshot_term, entries }
     }
 
     /// Index of the last entry covered by the snapshot (0 if none).

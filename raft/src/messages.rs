@@ -3,6 +3,7 @@
 
 use crate::log::Entry;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// RequestVote arguments (§5.2, §5.4.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +54,7 @@ pub struct InstallSnapshotArgs {
     pub leader_id: usize,
     pub last_included_index: u64,
     pub last_included_term: u64,
+    #[serde(with = "labgob::bytes")]
     pub data: Vec<u8>,
 }
 
@@ -82,4 +84,57 @@ pub enum Outgoing {
         args: InstallSnapshotArgs,
         sent_at: std::time::Instant,
     },
+}
+
+// One-line summaries for the RPC traces (`RAFT_LOG=trace`).
+
+impl fmt::Display for RequestVoteArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (t, c, i, lt) = (self.term, self.candidate_id, self.last_log_index, self.last_log_term);
+        write!(f, "RequestVote(T{t} candidate S{c} last log {i}/T{lt})")
+    }
+}
+
+impl fmt::Display for RequestVoteReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.vote_granted { "granted" } else { "refused" };
+        write!(f, "RequestVote reply(T{} {verdict})", self.term)
+    }
+}
+
+impl fmt::Display for AppendEntriesArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (t, l, pi, pt, c) =
+            (self.term, self.leader_id, self.prev_log_index, self.prev_log_term, self.leader_commit);
+        write!(f, "AppendEntries(T{t} leader S{l} prev {pi}/T{pt} ")?;
+        match self.entries.len() as u64 {
+            0 => write!(f, "heartbeat")?,
+            n => write!(f, "entries {}..={}", pi + 1, pi + n)?,
+        }
+        write!(f, " commit {c})")
+    }
+}
+
+impl fmt::Display for AppendEntriesReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.success {
+            return write!(f, "AppendEntries reply(T{} success)", self.term);
+        }
+        let xterm = self.conflict_term.map_or("-".to_string(), |t| format!("T{t}"));
+        let (xi, xl) = (self.conflict_index, self.log_len);
+        write!(f, "AppendEntries reply(T{} rejected, XTerm {xterm} XIndex {xi} XLen {xl})", self.term)
+    }
+}
+
+impl fmt::Display for InstallSnapshotArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (t, l, i, lt) = (self.term, self.leader_id, self.last_included_index, self.last_included_term);
+        write!(f, "InstallSnapshot(T{t} leader S{l} through {i}/T{lt}, {} B)", self.data.len())
+    }
+}
+
+impl fmt::Display for InstallSnapshotReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "InstallSnapshot reply(T{})", self.term)
+    }
 }

@@ -8,16 +8,15 @@
 //! through the same path, where the rules re-check term and role.
 
 use crate::compaction::SnapshotSent;
-use crate::debug::Topic;
-use crate::dlog;
 use crate::messages::{AppendEntriesReply, InstallSnapshotReply, Outgoing, RequestVoteReply};
 use crate::replication::AppendSent;
 use crate::state::RaftState;
 use crate::sync::{thread, AtomicBool, Condvar, Mutex, MutexGuard, Ordering};
 use crate::{persist, ApplyMsg};
+use crossbeam::channel::{Receiver, Sender};
+use lablog::{dlog, dtrace, Topic};
 use labrpc::{ClientEnd, RpcError};
 use persister::Persister;
-use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -26,22 +25,32 @@ pub(crate) struct Node {
     peers: Vec<ClientEnd>,
     persister: Arc<Persister>,
     state: Mutex<RaftState>,
+    /// Where the saved state's entries are; used under `state`'s lock.
+    encoder: std::sync::Mutex<persist::Encoder>,
     /// The ticker waits here for its next deadline; woken when that
     /// deadline moves earlier, and by `kill`.
     ticker_cv: Condvar,
     /// The applier waits here for commits and snapshots; woken by `kill`.
     apply_cv: Condvar,
     killed: AtomicBool,
+    /// Dropped by `kill`, which makes `kill_rx` ready: an applier blocked
+    /// in a rendezvous send to a service that no longer reads gives up.
+    kill_tx: std::sync::Mutex<Option<Sender<()>>>,
+    kill_rx: Receiver<()>,
     threads: std::sync::Mutex<Vec<thread::JoinHandle<()>>>,
 }
 
 impl Node {
     pub(crate) fn new(peers: Vec<ClientEnd>, me: usize, persister: Arc<Persister>, st: RaftState) -> Node {
+        let (kill_tx, kill_rx) = crossbeam::channel::bounded(0);
         Node {
+            kill_tx: std::sync::Mutex::new(Some(kill_tx)),
+            kill_rx,
             me,
             peers,
             persister,
             state: Mutex::new(st),
+            encoder: std::sync::Mutex::new(persist::Encoder::new()),
             ticker_cv: Condvar::new(),
             apply_cv: Condvar::new(),
             killed: AtomicBool::new(false),
@@ -82,33 +91,62 @@ impl Node {
         result
     }
 
-    /// Saves what the last rule changed: the state alone, or the state and
-    /// the snapshot together.
+    /// Handles an RPC from peer `from` with `rule`, tracing the request and
+    /// the reply under `topic`.
+    pub(crate) fn handle<A: std::fmt::Display, R: std::fmt::Display>(
+        self: &Arc<Self>,
+        topic: Topic,
+        from: usize,
+        args: &A,
+        rule: impl FnOnce(&mut RaftState, Instant) -> R,
+    ) -> R {
+        self.with_state(|st, now, _| {
+            dtrace!(topic, self.me, st.current_term(), "<- S{from} {args}");
+            let reply = rule(st, now);
+            dtrace!(topic, self.me, st.current_term(), "-> S{from} {reply}");
+            reply
+        })
+    }
+
+    /// Saves what the last rule changed: the state alone (only the bytes
+    /// that changed, see [`persist::Encoder`]), or the state and the
+    /// snapshot together. Called with the state locked.
     fn persist(&self, st: &mut RaftState) {
         let dirty = st.take_dirty();
+        if !dirty.state && !dirty.snapshot {
+            return;
+        }
+        let mut enc = self.encoder.lock().expect("raft encoder");
         if dirty.snapshot {
-            let bytes = persist::encode(st);
-            dlog!(
-                Topic::Pers,
-                self.me,
-                st.current_term(),
-                "saved state ({} B) and snapshot ({} B)",
-                bytes.len(),
-                st.snapshot().len()
-            );
+            let bytes = enc.full(st);
+            let (n, snap) = (bytes.len(), st.snapshot().len());
+            dlog!(Topic::Pers, self.me, st.current_term(), "saved state ({n} B) and snapshot ({snap} B)");
             self.persister.save(bytes, Some(st.snapshot().to_vec()));
-        } else if dirty.state {
-            let bytes = persist::encode(st);
-            dlog!(
-                Topic::Pers,
-                self.me,
-                st.current_term(),
-                "saved state ({} B, log {}..={})",
-                bytes.len(),
-                st.log().snapshot_index(),
-                st.log().last_index()
+        } else {
+            match enc.save(st) {
+                persist::Save::Full(bytes) => self.persister.save_raft_state(bytes),
+                persist::Save::Splice { keep, tail } => self.persister.splice_raft_state(keep, &tail),
+            }
+            let (log, n) = (st.log(), self.persister.raft_state_size());
+            let (first, last) = (log.snapshot_index(), log.last_index());
+            dlog!(Topic::Pers, self.me, st.current_term(), "saved state ({n} B, log {first}..={last})");
+        }
+        #[cfg(debug_assertions)]
+        self.check_saved(st);
+    }
+
+    /// Debug builds: now and then, the saved bytes are exactly the full
+    /// encoding of the state (the incremental saves lost nothing).
+    #[cfg(debug_assertions)]
+    fn check_saved(&self, st: &RaftState) {
+        use std::sync::atomic::AtomicU32;
+        static SAVES: AtomicU32 = AtomicU32::new(0);
+        if SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(16) {
+            assert!(
+                self.persister.read_raft_state() == persist::encode(st),
+                "raft S{}: the saved state differs from the state's encoding",
+                self.me
             );
-            self.persister.save_raft_state(bytes);
         }
     }
 
@@ -120,11 +158,12 @@ impl Node {
             match msg {
                 Outgoing::RequestVote { to, args } => {
                     let term = args.term;
+                    dtrace!(Topic::Vote, self.me, term, "-> S{to} {args}");
                     self.peers[to].call_with(
                         "Raft.RequestVote",
                         &args,
                         move |r: Result<RequestVoteReply, RpcError>| {
-                            if let Some(reply) = node.reply(r) {
+                            if let Some(reply) = node.reply(to, term, Topic::Vote, r) {
                                 node.with_state(|st, now, out| st.handle_vote_reply(to, term, &reply, now, out));
                             }
                         },
@@ -132,10 +171,11 @@ impl Node {
                 }
                 Outgoing::AppendEntries { to, args, sent_at } => {
                     let sent = AppendSent::of(&args, sent_at);
+                    dtrace!(Topic::Log, self.me, args.term, "-> S{to} {args}");
                     self.peers[to].call_with(
                         "Raft.AppendEntries",
                         &args,
-                        move |r: Result<AppendEntriesReply, RpcError>| match node.reply(r) {
+                        move |r: Result<AppendEntriesReply, RpcError>| match node.reply(to, sent.term, Topic::Log, r) {
                             Some(reply) => {
                                 node.with_state(|st, now, out| st.handle_append_reply(to, &sent, &reply, now, out))
                             }
@@ -148,10 +188,12 @@ impl Node {
                 }
                 Outgoing::InstallSnapshot { to, args, sent_at } => {
                     let sent = SnapshotSent { term: args.term, last_included_index: args.last_included_index, sent_at };
+                    dtrace!(Topic::Snap, self.me, args.term, "-> S{to} {args}");
                     self.peers[to].call_with(
                         "Raft.InstallSnapshot",
                         &args,
-                        move |r: Result<InstallSnapshotReply, RpcError>| match node.reply(r) {
+                        move |r: Result<InstallSnapshotReply, RpcError>| match node.reply(to, sent.term, Topic::Snap, r)
+                        {
                             Some(reply) => {
                                 node.with_state(|st, now, out| st.handle_snapshot_reply(to, &sent, &reply, now, out))
                             }
@@ -167,8 +209,13 @@ impl Node {
     }
 
     /// A reply worth handling: `None` for a lost message or a killed peer.
-    /// A malformed call is a bug in this crate and panics.
-    fn reply<R>(&self, r: Result<R, RpcError>) -> Option<R> {
+    /// A malformed call is a bug in this crate and panics. `term` is the
+    /// term the message was sent in (for the trace).
+    fn reply<R: std::fmt::Display>(&self, from: usize, term: u64, topic: Topic, r: Result<R, RpcError>) -> Option<R> {
+        match &r {
+            Ok(reply) => dtrace!(topic, self.me, term, "<- S{from} {reply}"),
+            Err(e) => dtrace!(topic, self.me, term, "<- S{from} {e}"),
+        }
         match r {
             Ok(reply) if !self.killed() => Some(reply),
             Ok(_) | Err(RpcError::Failed) => None,
@@ -199,8 +246,9 @@ impl Node {
     }
 
     /// The applier: delivers what `next_apply` hands it, in order, never
-    /// holding the lock while sending.
-    pub(crate) fn run_applier(self: &Arc<Self>, apply_ch: &Sender<ApplyMsg>) {
+    /// holding the lock while delivering. `deliver` returns false when the
+    /// service is gone (or the peer was killed while it waited).
+    pub(crate) fn run_applier(self: &Arc<Self>, mut deliver: impl FnMut(ApplyMsg) -> bool) {
         let mut st = self.lock();
         loop {
             while !self.killed() && !st.has_apply_work() {
@@ -219,11 +267,21 @@ impl Node {
                         dlog!(Topic::Aply, self.me, term, "apply snapshot through {index}")
                     }
                 }
-                if apply_ch.send(m).is_err() {
-                    return; // the service is gone
+                if !deliver(m) {
+                    return;
                 }
             }
             st = self.lock();
+        }
+    }
+
+    /// Sends `m` on the service's apply channel, a rendezvous: blocks until
+    /// the service takes it, or until the peer is killed. False if the
+    /// message was not delivered.
+    pub(crate) fn deliver(&self, apply_ch: &Sender<ApplyMsg>, m: ApplyMsg) -> bool {
+        crossbeam::channel::select! {
+            send(apply_ch, m) -> r => r.is_ok(),
+            recv(self.kill_rx) -> _ => false,
         }
     }
 
@@ -241,6 +299,7 @@ impl Node {
         if self.killed.swap(true, Ordering::SeqCst) {
             return;
         }
+        drop(self.kill_tx.lock().expect("raft kill signal").take());
         {
             // Under the lock, so no thread is between its check and its wait.
             let _st = self.lock();

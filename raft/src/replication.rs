@@ -1,11 +1,10 @@
 //! Log replication (§5.3) and the commit rule (§5.4.2), plus the lab's
 //! fast backup over conflicting logs. Plain rules over [`RaftState`].
 
-use crate::debug::Topic;
-use crate::dlog;
 use crate::log::{Entry, Log};
 use crate::messages::{AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, Outgoing};
 use crate::state::{RaftState, Role, HEARTBEAT, INFLIGHT_TIMEOUT, MAX_ENTRIES_PER_APPEND, QUICK_FAILURE};
+use lablog::{dlog, Topic};
 use std::time::Instant;
 
 /// Why the leader considers sending to a follower.

@@ -3,10 +3,10 @@
 //! the process's resident memory stays flat after warm-up (without
 //! compaction the log alone would hold 12 MB).
 
+use crossbeam::channel as mpsc;
 use labrpc::ClientEnd;
 use persister::Persister;
 use raft::{ApplyMsg, Raft};
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ fn rss_kb() -> u64 {
 #[test]
 fn memory_stays_flat_over_many_snapshots() {
     let persister = Arc::new(Persister::new());
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = mpsc::bounded(0);
     let rf = Raft::make(vec![ClientEnd::detached("solo")], 0, Arc::clone(&persister), tx).unwrap();
     let t0 = Instant::now();
     while !rf.get_state().1 {

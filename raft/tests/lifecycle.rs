@@ -3,10 +3,10 @@
 
 mod common;
 
+use crossbeam::channel::{self as mpsc, Receiver};
 use labrpc::{ClientEnd, Network};
 use persister::Persister;
 use raft::{ApplyMsg, Raft};
-use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -102,7 +102,7 @@ fn restart_recovers_term_vote_and_log() {
     net.cleanup();
     // A peer restarted from its persister remembers its term and log; it
     // re-applies nothing until it learns the commit index again.
-    let (tx, _rx) = mpsc::channel();
+    let (tx, _rx) = mpsc::bounded(0);
     let copy = Arc::new(persisters[leader].copy());
     let rf = Raft::make(
         vec![ClientEnd::detached("a"), ClientEnd::detached("b"), ClientEnd::detached("c")],
@@ -122,7 +122,7 @@ fn corrupt_persisted_state_is_refused_with_a_clear_error() {
     // Save a real state, then damage it.
     let p = Arc::new(Persister::new());
     {
-        let (tx, _rx) = mpsc::channel();
+        let (tx, _rx) = mpsc::bounded(0);
         let rf = Raft::make(vec![ClientEnd::detached("solo")], 0, Arc::clone(&p), tx).unwrap();
         let t0 = Instant::now();
         while !rf.get_state().1 {
@@ -137,20 +137,24 @@ fn corrupt_persisted_state_is_refused_with_a_clear_error() {
     let check = |state: Vec<u8>, snapshot: Option<Vec<u8>>, expect: &str| {
         let q = Arc::new(Persister::new());
         q.save(state, snapshot);
-        let (tx, _rx) = mpsc::channel();
+        let (tx, _rx) = mpsc::bounded(0);
         match Raft::make(ends(), 0, q, tx) {
             Ok(_) => panic!("make accepted unusable state (expected: {expect})"),
             Err(e) => assert!(e.to_string().contains(expect), "error {e:?} does not mention {expect:?}"),
         }
     };
-    check(good[..good.len() - 1].to_vec(), None, "cannot decode");
-    check(vec![0xff; 12], None, "Raft state: labgob: cannot decode");
+    check(good[..good.len() - 1].to_vec(), None, "persisted state of peer 0 is unusable: Raft state: ");
+    check(vec![0xff; 12], None, "Raft state: the header is said to be");
+    let mut bad_header = good.clone();
+    let n = bad_header.len();
+    bad_header[n - 5] ^= 0x5a;
+    check(bad_header, None, "Raft state: ");
     check(Vec::new(), Some(vec![1, 2, 3]), "no Raft state");
     check(good.clone(), Some(vec![1]), "says none was taken");
     // The intact state still loads.
     let q = Arc::new(Persister::new());
     q.save(good, None);
-    let (tx, _rx) = mpsc::channel();
+    let (tx, _rx) = mpsc::bounded(0);
     let rf = Raft::make(vec![ClientEnd::detached("solo")], 0, q, tx).unwrap();
     assert!(rf.get_state().0 >= 1);
     rf.kill();

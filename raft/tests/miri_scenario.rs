@@ -12,10 +12,10 @@
 
 mod common;
 
+use crossbeam::channel::Receiver;
 use labrpc::Network;
 use persister::Persister;
 use raft::{ApplyMsg, Raft};
-use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};

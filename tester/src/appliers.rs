@@ -1,25 +1,42 @@
 //! The appliers of `config.go`: one thread per peer reads its apply channel
 //! and checks every committed command against what the other peers applied.
+//! An error ends the process there and then (Go's `log.Fatalf`), through
+//! the tester's panic hook.
 
 use crate::config::Harness;
 use crate::{Cmd, SNAPSHOT_INTERVAL};
+use crossbeam::channel::{Receiver, Sender};
 use raft::{ApplyMsg, Raft};
 use std::collections::HashMap;
-use std::sync::mpsc::Receiver;
+use std::sync::{Mutex, PoisonError};
 
 /// What the appliers recorded (`cfg.logs`, `cfg.lastApplied`,
-/// `cfg.applyErr`, `cfg.maxIndex`).
+/// `cfg.maxIndex`).
 pub(crate) struct Applied {
     /// Per peer: index -> command applied there.
     pub(crate) logs: Vec<HashMap<u64, Cmd>>,
     pub(crate) last_applied: Vec<u64>,
-    pub(crate) errors: Vec<Option<String>>,
     pub(crate) max_index: u64,
+}
+
+/// The apply channels of stopped appliers. They are never closed, as Go's
+/// are never closed: a killed peer that still sends blocks, as it would in
+/// Go, instead of seeing an error that a Raft may reasonably treat as a bug.
+static RETIRED: Mutex<Vec<Receiver<ApplyMsg>>> = Mutex::new(Vec::new());
+
+/// An applier's stop signal: dropping it stops the applier (once the
+/// message it may be handling is done).
+pub(crate) struct Stop(#[allow(dead_code)] Sender<()>);
+
+/// A stop signal and the receiving end the applier watches.
+pub(crate) fn stop_signal() -> (Stop, Receiver<()>) {
+    let (tx, rx) = crossbeam::channel::bounded(0);
+    (Stop(tx), rx)
 }
 
 impl Applied {
     pub(crate) fn new(n: usize) -> Applied {
-        Applied { logs: vec![HashMap::new(); n], last_applied: vec![0; n], errors: vec![None; n], max_index: 0 }
+        Applied { logs: vec![HashMap::new(); n], last_applied: vec![0; n], max_index: 0 }
     }
 
     /// `checkLogs`: no other peer applied a different command at `index`.
@@ -59,54 +76,63 @@ impl Applied {
     }
 }
 
-/// Reads peer i's apply channel until the peer is killed. `snapshot`
-/// selects the snapshotting applier (`applierSnap`). Errors are printed and
-/// recorded; the test fails at its next check, and the channel keeps being
-/// drained so that Raft never blocks.
-pub(crate) fn run(cfg: &Harness, i: usize, rf: &Raft, rx: Receiver<ApplyMsg>, snapshot: bool) {
-    for m in rx {
-        let err = match m {
-            ApplyMsg::Snapshot { index, data, .. } if snapshot => {
-                cfg.lock().applied.ingest_snap(i, &data, Some(index)).err()
-            }
-            ApplyMsg::Snapshot { .. } => None,
-            ApplyMsg::Command { index, command, .. } => {
-                let mut p = cfg.lock();
-                let mut err = None;
-                if snapshot && index != p.applied.last_applied[i] + 1 {
-                    err = Some(format!(
-                        "server {i} apply out of order, expected index {}, got {index}",
-                        p.applied.last_applied[i] + 1
-                    ));
-                }
-                if err.is_none() {
-                    match labgob::decode::<Cmd>(&command) {
-                        Ok(cmd) => {
-                            let (e, prevok) = p.applied.check_logs(i, index, cmd);
-                            err = e;
-                            if index > 1 && !prevok {
-                                err = Some(format!("server {i} apply out of order {index}"));
-                            }
-                        }
-                        Err(e) => err = Some(format!("server {i} applied an undecodable command at {index}: {e}")),
-                    }
-                }
-                p.applied.last_applied[i] = index;
-                let snap =
-                    (snapshot && (index + 1) % SNAPSHOT_INTERVAL == 0).then(|| p.applied.encode_snapshot(i, index));
-                drop(p);
-                if let Some(bytes) = snap {
-                    rf.snapshot(index, bytes);
-                }
-                err
-            }
+/// Reads peer i's apply channel until `stop` fires (the tester crashed the
+/// peer or the test is over). `snapshot` selects the snapshotting applier
+/// (`applierSnap`). An error panics, which the tester's hook turns into a
+/// report and the end of the process.
+pub(crate) fn run(cfg: &Harness, i: usize, rf: &Raft, rx: Receiver<ApplyMsg>, stop: Receiver<()>, snapshot: bool) {
+    loop {
+        let m = crossbeam::channel::select! {
+            recv(rx) -> m => match m {
+                Ok(m) => m,
+                Err(_) => break, // the peer dropped its sender: it is gone
+            },
+            recv(stop) -> _ => break,
         };
-        if let Some(e) = err {
-            eprintln!("apply error: {e}");
+        if let Some(e) = apply(cfg, i, rf, m, snapshot) {
+            panic!("apply error: {e}");
+        }
+    }
+    RETIRED.lock().unwrap_or_else(PoisonError::into_inner).push(rx);
+}
+
+/// Checks and records one message; the error, if any.
+fn apply(cfg: &Harness, i: usize, rf: &Raft, m: ApplyMsg, snapshot: bool) -> Option<String> {
+    match m {
+        ApplyMsg::Snapshot { index, data, .. } if snapshot => {
+            cfg.lock().applied.ingest_snap(i, &data, Some(index)).err()
+        }
+        // The plain applier ignores other kinds of message, as Go's does.
+        ApplyMsg::Snapshot { .. } => None,
+        ApplyMsg::Command { index, command, .. } => {
             let mut p = cfg.lock();
-            if p.applied.errors[i].is_none() {
-                p.applied.errors[i] = Some(e);
+            if snapshot && index != p.applied.last_applied[i] + 1 {
+                return Some(format!(
+                    "server {i} apply out of order, expected index {}, got {index}",
+                    p.applied.last_applied[i] + 1
+                ));
             }
+            if index == 0 {
+                return Some(format!("server {i} applied a command at index 0 (log indexes start at 1)"));
+            }
+            let cmd = match labgob::decode::<Cmd>(&command) {
+                Ok(cmd) => cmd,
+                Err(e) => return Some(format!("server {i} applied an undecodable command at {index}: {e}")),
+            };
+            let (err, prevok) = p.applied.check_logs(i, index, cmd);
+            if err.is_some() {
+                return err;
+            }
+            if index > 1 && !prevok {
+                return Some(format!("server {i} apply out of order {index}"));
+            }
+            p.applied.last_applied[i] = index;
+            let snap = (snapshot && (index + 1) % SNAPSHOT_INTERVAL == 0).then(|| p.applied.encode_snapshot(i, index));
+            drop(p);
+            if let Some(bytes) = snap {
+                rf.snapshot(index, bytes);
+            }
+            None
         }
     }
 }

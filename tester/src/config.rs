@@ -1,19 +1,26 @@
 //! `config.go`: the network, the peers, and the checks the tests call.
 
-use crate::appliers::{self, Applied};
-use crate::{Cmd, CURRENT, TEST_TIME_LIMIT};
+use crate::appliers::{self, Applied, Stop};
+use crate::{fatal, watchdog, Cmd, CURRENT};
+use lablog::tlog;
 use labrpc::{Network, Server};
 use persister::Persister;
-use raft::debug::Topic;
 use raft::Raft;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
+
+// The traits the tester needs of a Raft (the contract at the top of the
+// raft crate): a handle that threads and the network can share.
+const _: () = {
+    fn contract<T: Clone + Send + Sync + 'static>() {}
+    let _ = contract::<Raft>;
+};
 
 /// Peers and what their appliers recorded, under one lock (`cfg.mu`).
 pub(crate) struct Peers {
@@ -22,7 +29,7 @@ pub(crate) struct Peers {
     pub(crate) saved: Vec<Option<Arc<Persister>>>,
     pub(crate) endnames: Vec<Option<Vec<String>>>,
     pub(crate) applied: Applied,
-    appliers: Vec<Option<JoinHandle<()>>>,
+    appliers: Vec<Option<(Stop, JoinHandle<()>)>>,
 }
 
 struct Mark {
@@ -36,7 +43,7 @@ struct Mark {
 /// of `config.go`. Shared with the appliers' threads.
 pub struct Harness {
     n: usize,
-    net: Network,
+    pub(crate) net: Network,
     snapshot: bool,
     rng: Mutex<StdRng>,
     start: Instant,
@@ -48,7 +55,7 @@ pub struct Harness {
 /// The test harness for one test (`make_config`). Dropping it cleans up,
 /// like the Go tests' `defer cfg.cleanup()`.
 pub struct Config {
-    inner: Arc<Harness>,
+    pub(crate) inner: Arc<Harness>,
 }
 
 impl Deref for Config {
@@ -58,18 +65,40 @@ impl Deref for Config {
     }
 }
 
+/// Fails the test with `msg`, located at the caller's caller (the checks
+/// are `#[track_caller]`, so a failure points at the test's line).
+#[track_caller]
 fn fatal(msg: String) -> ! {
-    raft::debug::print(Topic::Test, None, 0, format_args!("FAIL {msg}"));
+    tlog!("FAIL {msg}");
     panic!("{msg}")
+}
+
+/// Records a harness event as the step in progress (see [`fatal::step`]).
+fn step(what: String) {
+    fatal::step(what);
 }
 
 impl Config {
     /// `make_config(n, unreliable, snapshot)`: a network (long delays on),
     /// `n` peers started with the plain applier, or the snapshotting one
     /// when `snapshot`, all connected.
+    ///
+    /// Outside [`crate::run`], the calling thread counts as the test's own:
+    /// its panics are ordinary failures, while a panic on any other thread
+    /// still ends the process with a report.
     pub fn new(n: usize, unreliable: bool, snapshot: bool) -> Config {
+        lablog::init_or_panic();
+        fatal::install();
+        if !fatal::is_test_thread() {
+            fatal::mark_test_thread();
+            fatal::begin_test(thread::current().name().map(str::to_string));
+        }
         let net = Network::new();
         let seed = net.seed();
+        fatal::set_seed(seed);
+        // A bad RPC (unknown service or method, undecodable arguments or
+        // reply, a panicking handler or callback) fails the test at once.
+        net.on_error(|msg| fatal::die(&format!("bad RPC: {msg}"), false));
         let inner = Arc::new(Harness {
             n,
             net,
@@ -106,6 +135,7 @@ impl Drop for Config {
         if thread::panicking() {
             eprintln!("tester: network seed was {0}; set LABRPC_SEED={0} to replay", self.seed());
         }
+        watchdog::teardown_started("the test's body ended");
         self.cleanup();
         let mut cur = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
         if cur.as_ref().is_some_and(|w| w.ptr_eq(&Arc::downgrade(&self.inner))) {
@@ -156,8 +186,12 @@ impl Harness {
     }
 
     /// Peer `i`'s Raft, which must be running.
+    #[track_caller]
     pub fn rf(&self, i: usize) -> Raft {
-        self.raft(i).unwrap_or_else(|| fatal(format!("peer {i} is not running")))
+        match self.raft(i) {
+            Some(rf) => rf,
+            None => fatal(format!("peer {i} is not running")),
+        }
     }
 
     /// Is peer `i` connected?
@@ -169,7 +203,8 @@ impl Harness {
     /// a copy of the persister (so the killed instance cannot change what the
     /// next one reads), kill it.
     pub fn crash1(&self, i: usize) {
-        raft::debug::print(Topic::Test, None, 0, format_args!("crash S{i}"));
+        tlog!("crash S{i}");
+        step(format!("crash S{i}"));
         self.disconnect(i);
         self.net.delete_server(&i.to_string());
         let (rf, applier) = {
@@ -180,20 +215,26 @@ impl Harness {
             (p.rafts[i].take(), p.appliers[i].take())
         };
         if let Some(rf) = rf {
+            step(format!("crash S{i}: waiting for its kill() to return"));
             rf.kill();
         }
         // The killed peer's applier stops with it; wait so that it records
         // nothing about the next instance.
-        if let Some(h) = applier {
+        if let Some((stop, h)) = applier {
+            drop(stop);
+            step(format!("crash S{i}: waiting for the tester's applier to stop"));
             let _ = h.join();
         }
+        step(format!("crash S{i}: done"));
     }
 
     /// `start1(i)`: (re)start peer i with fresh ends and a copy of its last
     /// persisted state, ingesting its snapshot as a service would.
+    #[track_caller]
     pub fn start1(&self, i: usize) {
         self.crash1(i);
-        raft::debug::print(Topic::Test, None, 0, format_args!("start S{i}"));
+        tlog!("start S{i}");
+        step(format!("start S{i}"));
         let names: Vec<String> = (0..self.n).map(|_| self.rand_string(20)).collect();
         let ends = names
             .iter()
@@ -219,18 +260,25 @@ impl Harness {
             p.saved[i] = Some(Arc::clone(&persister));
             persister
         };
-        let (tx, rx) = mpsc::channel();
-        let rf = Raft::make(ends, i, persister, tx).unwrap_or_else(|e| fatal(e.to_string()));
+        // Unbuffered, as the Go kit's `chan ApplyMsg`: a Raft that sends
+        // while holding its lock deadlocks against `snapshot()` here.
+        let (tx, rx) = crossbeam::channel::bounded(0);
+        step(format!("start S{i}: Raft::make"));
+        let rf = match Raft::make(ends, i, persister, tx) {
+            Ok(rf) => rf,
+            Err(e) => fatal(format!("Raft::make of S{i} failed: {e}")),
+        };
         let inner = self.self_arc();
         let (snapshot, rf2) = (self.snapshot, rf.clone());
+        let (stop, stop_rx) = appliers::stop_signal();
         let applier = thread::Builder::new()
-            .name(format!("tester-applier-{i}"))
-            .spawn(move || appliers::run(&inner, i, &rf2, rx, snapshot))
+            .name(format!("tester-apply-{i}")) // at most 15 bytes: the kernel's thread name
+            .spawn(move || appliers::run(&inner, i, &rf2, rx, stop_rx, snapshot))
             .expect("cannot spawn an applier");
         {
             let mut p = self.lock();
             p.rafts[i] = Some(rf.clone());
-            p.appliers[i] = Some(applier);
+            p.appliers[i] = Some((stop, applier));
         }
         let mut server = Server::new();
         server.add_service(rf.service());
@@ -254,18 +302,29 @@ impl Harness {
             let mut p = self.lock();
             (p.rafts.iter_mut().map(|r| r.take()).collect(), p.appliers.iter_mut().map(|a| a.take()).collect())
         };
-        for rf in rafts.into_iter().flatten() {
-            rf.kill();
+        for (i, rf) in rafts.into_iter().enumerate() {
+            if let Some(rf) = rf {
+                step(format!("teardown: waiting for S{i}'s kill() to return"));
+                rf.kill();
+            }
         }
+        step("teardown: cleaning up the network".into());
         self.net.cleanup();
-        for h in appliers.into_iter().flatten() {
-            let _ = h.join();
+        for (i, a) in appliers.into_iter().enumerate() {
+            if let Some((stop, h)) = a {
+                drop(stop);
+                step(format!("teardown: waiting for the tester's applier of S{i} to stop"));
+                let _ = h.join();
+            }
         }
+        step("teardown: done".into());
     }
 
+    #[track_caller]
     fn check_timeout(&self) {
-        if self.start.elapsed() > TEST_TIME_LIMIT {
-            fatal("test took longer than 120 seconds".into());
+        let limit = watchdog::time_limit();
+        if self.start.elapsed() > limit {
+            fatal(format!("test took longer than {} seconds", limit.as_secs()));
         }
     }
 
@@ -287,14 +346,16 @@ impl Harness {
 
     /// Attaches peer i to the network (ends to and from connected peers).
     pub fn connect(&self, i: usize) {
-        raft::debug::print(Topic::Test, None, 0, format_args!("connect S{i}"));
+        tlog!("connect S{i}");
+        step(format!("connect S{i}"));
         self.lock().connected[i] = true;
         self.set_enabled(i, true);
     }
 
     /// Detaches peer i (every end to and from it).
     pub fn disconnect(&self, i: usize) {
-        raft::debug::print(Topic::Test, None, 0, format_args!("disconnect S{i}"));
+        tlog!("disconnect S{i}");
+        step(format!("disconnect S{i}"));
         self.lock().connected[i] = false;
         self.set_enabled(i, false);
     }
@@ -325,7 +386,7 @@ impl Harness {
     }
 
     /// The connected, running peers' states.
-    fn states(&self) -> Vec<(usize, u64, bool)> {
+    fn states(&self, caller: &str) -> Vec<(usize, u64, bool)> {
         let peers: Vec<(usize, Raft)> = {
             let p = self.lock();
             (0..self.n).filter(|&i| p.connected[i]).filter_map(|i| p.rafts[i].clone().map(|r| (i, r))).collect()
@@ -333,6 +394,7 @@ impl Harness {
         peers
             .into_iter()
             .map(|(i, r)| {
+                step(format!("{caller}: calling S{i}'s get_state()"));
                 let (t, l) = r.get_state();
                 (i, t, l)
             })
@@ -341,12 +403,14 @@ impl Harness {
 
     /// One connected peer claims leadership and no other in its term does;
     /// retries for re-elections. Returns the leader of the highest term.
+    #[track_caller]
     pub fn check_one_leader(&self) -> usize {
         for _ in 0..10 {
             let ms = 450 + self.rand_below(100);
+            step("check_one_leader: sleeping before it looks".into());
             thread::sleep(Duration::from_millis(ms));
             let mut leaders: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-            for (i, term, leader) in self.states() {
+            for (i, term, leader) in self.states("check_one_leader") {
                 if leader {
                     leaders.entry(term).or_default().push(i);
                 }
@@ -356,7 +420,8 @@ impl Harness {
                     fatal(format!("term {term} has {} (>1) leaders", ls.len()));
                 }
             }
-            if let Some((_, ls)) = leaders.last_key_value() {
+            if let Some((term, ls)) = leaders.last_key_value() {
+                step(format!("check_one_leader: returned S{} (term {term})", ls[0]));
                 return ls[0];
             }
         }
@@ -364,31 +429,36 @@ impl Harness {
     }
 
     /// All connected peers agree on the term; returns it.
+    #[track_caller]
     pub fn check_terms(&self) -> u64 {
         let mut term = None;
-        for (_, t, _) in self.states() {
+        for (_, t, _) in self.states("check_terms") {
             match term {
                 None => term = Some(t),
                 Some(x) if x != t => fatal("servers disagree on term".into()),
                 _ => {}
             }
         }
+        step("check_terms: returned".into());
         term.unwrap_or(0)
     }
 
     /// No connected peer claims leadership.
+    #[track_caller]
     pub fn check_no_leader(&self) {
-        for (i, _, leader) in self.states() {
+        for (i, _, leader) in self.states("check_no_leader") {
             if leader {
                 fatal(format!("expected no leader among connected servers, but {i} claims to be leader"));
             }
         }
+        step("check_no_leader: returned".into());
     }
 
-    /// How many peers have applied `index`, and what. Fails if any applier
-    /// recorded an error or two peers applied different commands.
+    /// How many peers have applied `index`, and what. Fails if two peers
+    /// applied different commands. (An applier's own errors end the test
+    /// when they happen.)
+    #[track_caller]
     pub fn n_committed(&self, index: u64) -> (usize, Option<Cmd>) {
-        self.check_errors();
         let p = self.lock();
         let mut count = 0;
         let mut cmd: Option<&Cmd> = None;
@@ -408,19 +478,11 @@ impl Harness {
         (count, cmd.cloned())
     }
 
-    fn check_errors(&self) {
-        let err = self.lock().applied.errors.iter().flatten().next().cloned();
-        if let Some(e) = err {
-            fatal(e);
-        }
-        if let Some(e) = self.net.errors().first() {
-            fatal(format!("bad RPC: {e}"));
-        }
-    }
-
     /// Waits for at least `n` peers to commit `index`, polling with backoff.
     /// Returns `None` if `start_term` is given and some peer moved past it.
+    #[track_caller]
     pub fn wait(&self, index: u64, n: usize, start_term: Option<u64>) -> Option<Cmd> {
+        step(format!("wait: for index {index} on {n} peers"));
         let mut to = Duration::from_millis(10);
         for _ in 0..30 {
             let (nd, _) = self.n_committed(index);
@@ -433,21 +495,25 @@ impl Harness {
             }
             if let Some(st) = start_term {
                 let rafts: Vec<Raft> = self.lock().rafts.iter().flatten().cloned().collect();
+                step(format!("wait: for index {index} on {n} peers: calling the peers' get_state()"));
                 if rafts.iter().any(|r| r.get_state().0 > st) {
                     return None;
                 }
+                step(format!("wait: for index {index} on {n} peers"));
             }
         }
         let (nd, cmd) = self.n_committed(index);
         if nd < n {
             fatal(format!("only {nd} decided for index {index}; wanted {n}"));
         }
+        step(format!("wait: index {index} committed on {nd} peers"));
         cmd
     }
 
     /// A complete agreement on `cmd` by at least `expected_servers` peers,
     /// within about 10 s. Without `retry`, one failed 2-second wait fails the
     /// test. Returns the index.
+    #[track_caller]
     pub fn one(&self, cmd: impl Into<Cmd>, expected_servers: usize, retry: bool) -> u64 {
         let cmd = cmd.into();
         let t0 = Instant::now();
@@ -465,6 +531,7 @@ impl Harness {
                     }
                 };
                 if let Some(rf) = rf {
+                    step(format!("one({cmd}): calling S{starts}'s start()"));
                     let (i, _, ok) = rf.start(&cmd);
                     if ok {
                         index = Some(i);
@@ -474,13 +541,14 @@ impl Harness {
             }
             match index {
                 Some(index) => {
+                    step(format!("one({cmd}): S{starts} took it at index {index}; waiting for {expected_servers} peers to commit it"));
                     let t1 = Instant::now();
                     while t1.elapsed() < Duration::from_secs(2) {
                         let (nd, cmd1) = self.n_committed(index);
                         if nd > 0 && nd >= expected_servers && cmd1.as_ref() == Some(&cmd) {
                             let ms = t0.elapsed().as_millis();
-                            let line = format_args!("one: index {index} on {nd} in {ms} ms");
-                            raft::debug::print(Topic::Test, None, 0, line);
+                            tlog!("one: index {index} on {nd} in {ms} ms");
+                            step(format!("one({cmd}): returned index {index}"));
                             return index;
                         }
                         thread::sleep(Duration::from_millis(20));
@@ -501,7 +569,8 @@ impl Harness {
     /// Starts a test: prints its description and marks the counters.
     pub fn begin(&self, description: &str) {
         println!("{description} ...");
-        raft::debug::print(Topic::Test, None, 0, format_args!("{description}"));
+        tlog!("{description}");
+        step(format!("begin: {description}"));
         let max_index0 = self.lock().applied.max_index;
         *self.mark.lock().unwrap() =
             Mark { t0: Instant::now(), rpcs0: self.rpc_total(), bytes0: self.bytes_total(), max_index0 };
@@ -509,9 +578,10 @@ impl Harness {
 
     /// Ends a test that got here without failing: prints the Passed line
     /// (seconds, peers, RPCs, bytes, commands agreed).
+    #[track_caller]
     pub fn end(&self) {
+        step("end".into());
         self.check_timeout();
-        self.check_errors();
         let m = self.mark.lock().unwrap();
         let t = m.t0.elapsed().as_secs_f64();
         let nrpc = self.rpc_total() - m.rpcs0;

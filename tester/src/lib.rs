@@ -10,20 +10,50 @@
 //! [`Harness::start1`], [`Harness::connect`], [`Harness::disconnect`] and
 //! the rest.
 //!
-//! Failures panic in the test's thread with the course's messages, and
-//! print the network seed; `LABRPC_SEED=<seed>` replays the network's and
-//! the tester's random choices. [`run`] enforces the 120-second limit even
-//! on a test that hangs.
+//! # How a test fails
+//! - A check that fails (`one`, `check_one_leader`, ... with the course's
+//!   messages) panics on the test's thread: an ordinary libtest failure,
+//!   located at the test's line (the checks are `#[track_caller]`), with the
+//!   network seed printed; `LABRPC_SEED=<seed>` replays the network's, the
+//!   tester's and (through [`labrpc::peer_rng`]) the peers' random choices.
+//! - Anything that goes wrong off the test's thread ends the process at
+//!   once with exit status [`EXIT_FATAL`], as it would end a Go test binary:
+//!   a panic on any other thread (a peer's own threads, an RPC handler, a
+//!   reply callback, an applier, a helper thread of the test), an apply
+//!   error (a command that differs from another peer's at the same index,
+//!   an out-of-order apply, a bad snapshot; Go's `log.Fatalf` in the
+//!   applier), and a bad RPC (an unknown service or method, arguments or a
+//!   reply that do not decode). The report names the thread, the message and
+//!   its location, the test, the step of the test in progress and the seed.
+//!   Errors during teardown end it the same way.
+//! - A test that takes longer than 120 seconds, or whose teardown is stuck
+//!   for [`TEARDOWN_LIMIT`] after it failed, is ended by [`run`]'s watchdog,
+//!   which prints every thread's stack (with `eu-stack` from Debian's
+//!   `elfutils`, else `gdb`) and never waits on a peer.
+//!
+//! Tests serialize themselves in [`run`], so plain `cargo test` (which runs
+//! tests in parallel) works; their 120 s count from when a test's turn
+//! comes.
+//!
+//! # The Raft the tester drives
+//! The tester uses only the Raft API documented at the top of the `raft`
+//! crate ("The contract with the tester"), so any Raft that follows it can
+//! be tested in place of the kit's.
 
 mod appliers;
+pub mod child;
 mod config;
+mod fatal;
+mod stacks;
+mod watchdog;
 
 pub use config::{Config, Harness};
+pub use fatal::EXIT_FATAL;
+pub use watchdog::{run, time_limit, TEARDOWN_LIMIT, TEST_TIME_LIMIT, TIME_LIMIT_VAR};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::sync::{mpsc, Mutex, Weak};
-use std::thread;
+use std::sync::{Mutex, Weak};
 use std::time::Duration;
 
 /// The election time budget the tests reason in (`RaftElectionTimeout`).
@@ -32,8 +62,6 @@ pub const RAFT_ELECTION_TIMEOUT: Duration = Duration::from_millis(1000);
 pub const SNAPSHOT_INTERVAL: u64 = 10;
 /// The 3D bound on persisted Raft state (`MAXLOGSIZE`).
 pub const MAX_LOG_SIZE: usize = 2000;
-/// The real-time limit of one test.
-pub const TEST_TIME_LIMIT: Duration = Duration::from_secs(120);
 
 /// A command the tests agree on: the Go tests use ints and strings.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -70,104 +98,8 @@ impl fmt::Debug for Cmd {
     }
 }
 
-/// The config of the test running now, so that [`run`] can shut it down if
-/// the test hangs.
+/// The config of the test running now (for its appliers' threads).
 static CURRENT: Mutex<Option<Weak<config::Harness>>> = Mutex::new(None);
 
-/// Runs one test body on its own thread and waits at most the 120-second
-/// limit (plus a grace period for the test's own check to fire). A hung test
-/// fails with "test took longer than 120 seconds": its peers are killed and
-/// its network cleaned up, so it leaves nothing running into the next test.
-pub fn run(body: fn()) {
-    run_with_limit(TEST_TIME_LIMIT + Duration::from_secs(15), body)
-}
-
-fn run_with_limit(limit: Duration, body: fn()) {
-    let (tx, rx) = mpsc::channel();
-    let h = thread::Builder::new()
-        .name("test-body".into())
-        .spawn(move || {
-            let r = std::panic::catch_unwind(body);
-            let _ = tx.send(r);
-        })
-        .expect("cannot spawn the test thread");
-    match rx.recv_timeout(limit) {
-        Ok(Ok(())) => {
-            let _ = h.join();
-        }
-        Ok(Err(panic)) => {
-            let _ = h.join();
-            std::panic::resume_unwind(panic)
-        }
-        Err(_) => {
-            let hung = CURRENT.lock().unwrap_or_else(|e| e.into_inner()).take().and_then(|w| w.upgrade());
-            if let Some(inner) = hung {
-                eprintln!("tester: network seed was {0}; set LABRPC_SEED={0} to replay", inner.seed());
-                inner.cleanup();
-            }
-            panic!("test took longer than 120 seconds (it hung; its peers were killed)");
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Threads of the kit: peers (`raft-...`), network (`labrpc-...`) and
-    /// the tester's appliers. Other tests' threads are not counted.
-    fn kit_threads() -> usize {
-        std::fs::read_dir("/proc/self/task")
-            .unwrap()
-            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-            .filter(|n| n.starts_with("raft-") || n.starts_with("labrpc-") || n.starts_with("tester-applier"))
-            .count()
-    }
-
-    /// A test whose body hangs (here: in a wait that never ends) fails at
-    /// the limit instead of hanging the run, and its peers are shut down.
-    #[test]
-    fn a_hung_test_fails_and_its_peers_are_killed() {
-        let before = kit_threads();
-        let r = std::panic::catch_unwind(|| {
-            run_with_limit(Duration::from_secs(2), || {
-                let cfg = Config::new(3, false, false);
-                cfg.check_one_leader();
-                // Hang: wait for something that never comes.
-                let (_tx, rx) = mpsc::channel::<()>();
-                let _ = rx.recv();
-                drop(cfg);
-            })
-        });
-        let msg = r.expect_err("the hung test must fail");
-        let msg = msg
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| msg.downcast_ref::<String>().cloned())
-            .unwrap();
-        assert!(msg.contains("test took longer than 120 seconds"), "{msg}");
-        // The peers' ticker and applier threads, the tester's appliers and
-        // the network's threads are gone (the hung body thread itself stays
-        // blocked; it is not the kit's). Joined threads may linger in /proc
-        // for a moment.
-        let t0 = std::time::Instant::now();
-        while kit_threads() > before && t0.elapsed() < Duration::from_secs(1) {
-            thread::sleep(Duration::from_millis(10));
-        }
-        assert_eq!(kit_threads(), before, "kit threads left after the hung test was stopped");
-    }
-
-    #[test]
-    fn a_failing_test_fails_with_its_own_message() {
-        let r = std::panic::catch_unwind(|| run_with_limit(Duration::from_secs(5), || panic!("boom 42")));
-        let msg = r.expect_err("must fail");
-        assert_eq!(msg.downcast_ref::<&str>().copied(), Some("boom 42"));
-    }
-
-    #[test]
-    fn commands_display_like_the_go_tests() {
-        assert_eq!(Cmd::Int(104).to_string(), "104");
-        assert_eq!(Cmd::Str("abc".into()).to_string(), "\"abc\"");
-        assert!(Cmd::Str("x".repeat(5000)).to_string().ends_with("...(5000 chars)"));
-    }
-}
+mod tests;

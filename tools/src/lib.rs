@@ -5,4 +5,5 @@ pub mod logfmt;
 pub mod logview;
 pub mod report;
 pub mod runner;
+pub mod scratch;
 pub mod suite;

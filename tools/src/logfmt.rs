@@ -5,9 +5,12 @@
 //! `001234 TEST crash S2`. Anything else (panics, libtest output, headers)
 //! is a raw line, to be shown verbatim.
 
-/// Topics the Raft code and the tester emit, in display order.
-pub const TOPICS: [&str; 13] =
-    ["VOTE", "LEAD", "TERM", "LOG", "CMIT", "APLY", "PERS", "SNAP", "TIMR", "DROP", "WARN", "ERRO", "TEST"];
+/// Tags a log line can carry, in display order: the topics of Raft, the
+/// services and the tester, then the levels of plain `log` records
+/// (`lablog` is where they are defined).
+pub fn topics() -> Vec<&'static str> {
+    lablog::all_tags()
+}
 
 /// One parsed debug-log event.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -30,6 +30,8 @@ pub fn topic_color(topic: &str) -> &'static str {
         "SNAP" => "\x1b[96m",      // bright cyan
         "TIMR" => "\x1b[2m",       // dim
         "DROP" => "\x1b[31m",      // red
+        "SERV" => "\x1b[95m",      // bright magenta
+        "CLNT" => "\x1b[94m",      // bright blue
         "WARN" => "\x1b[93m",      // bright yellow
         "ERRO" => "\x1b[1;97;41m", // bold white on red
         "TEST" => "\x1b[1;97;44m", // bold white on blue

@@ -110,6 +110,45 @@ pub fn parse_libtest(line: &str) -> Option<Libtest> {
     Outcome::parse(line).map(|outcome| Libtest::Result { name: None, outcome })
 }
 
+/// The text of a test's `warning: ...` line (the Go tests' warnings, which
+/// do not fail the test), also after libtest's `test <name> ... ` prefix.
+pub fn parse_warning(line: &str) -> Option<String> {
+    let line = line.trim();
+    let line = match line.strip_prefix("test ") {
+        Some(rest) => rest.split_once(" ... ").map_or(line, |(_, r)| r),
+        None => line,
+    };
+    line.strip_prefix("warning:").map(|w| w.trim().to_string())
+}
+
+/// The warnings in a run's whole output.
+pub fn warnings_in(output: &str) -> Vec<String> {
+    output.lines().filter(|l| logfmt::parse_event(l).is_none()).filter_map(parse_warning).collect()
+}
+
+/// Why a run failed, in one line, from its output: the tester's own report
+/// (`tester: FAIL: ...`, when the process was ended mid-test: a panic off
+/// the test's thread, an apply error, a bad RPC, a hang), else the first
+/// panic's message (`thread '...' panicked at file:line:` and the line
+/// after it).
+pub fn failure_in(output: &str) -> Option<String> {
+    let lines: Vec<&str> = output.lines().collect();
+    if let Some(i) = lines.iter().position(|l| l.starts_with("tester: FAIL: ")) {
+        let head = lines[i].trim_start_matches("tester: FAIL: ").trim_end();
+        // A panic report puts its message on the next line.
+        return Some(match (head.ends_with(':'), lines.get(i + 1)) {
+            (true, Some(next)) => format!("{head} {}", next.trim()),
+            _ => head.to_string(),
+        });
+    }
+    let i = lines.iter().position(|l| l.starts_with("thread '") && l.contains("' panicked at "))?;
+    let at = lines[i].split_once(" panicked at ").map_or(lines[i], |(_, at)| at).trim_end_matches(':');
+    Some(match lines.get(i + 1) {
+        Some(msg) if !msg.trim().is_empty() => format!("{} (at {at})", msg.trim()),
+        _ => format!("panicked at {at}"),
+    })
+}
+
 /// Test names from `<exe> --list --format terse` (`name: test` lines).
 pub fn parse_list(output: &str) -> Vec<String> {
     output.lines().filter_map(|l| l.trim().strip_suffix(": test")).map(str::to_string).collect()
@@ -134,6 +173,9 @@ pub struct TestRecord {
     pub description: Option<String>,
     pub passed: Option<Passed>,
     pub outcome: Option<Outcome>,
+    /// The test's `warning: ...` lines (e.g. "term changed even though
+    /// there were no failures"): a pass with warnings deserves a look.
+    pub warnings: Vec<String>,
 }
 
 /// What a fed line did.
@@ -211,6 +253,14 @@ impl Tracker {
                 }
                 Libtest::Summary { .. } => out.push(Progress::Summary),
             }
+            return;
+        }
+        if let Some(w) = parse_warning(line) {
+            let i = match self.open {
+                Some(i) => i,
+                None => self.start(None, out),
+            };
+            self.records[i].warnings.push(w);
             return;
         }
         if let Some((part, desc)) = parse_test_header(line) {
@@ -325,6 +375,43 @@ mod tests {
                 Progress::Summary
             ]
         );
+    }
+
+    #[test]
+    fn warnings_are_counted_per_test() {
+        let mut t = Tracker::new();
+        for l in [
+            "test initial_election_3a ... Test (3A): initial election ...",
+            "warning: term changed even though there were no failures",
+            "001234 TEST warning: not a test's warning but a log line",
+            "  ... Passed --   3.1  3  112   30236    0",
+            "ok",
+            "test re_election_3a ... warning: first line of its output",
+            "ok",
+        ] {
+            t.feed(l);
+        }
+        assert_eq!(t.records[0].warnings, ["term changed even though there were no failures"]);
+        assert_eq!(t.records[1].warnings, ["first line of its output"]);
+        assert_eq!(warnings_in("a\nwarning: x\n  warning: y\nno warning: z\n"), ["x", "y"]);
+    }
+
+    #[test]
+    fn failures_are_summed_up_in_one_line() {
+        let ended =
+            "Test (3D): snapshots basic ...\n\ntester: FAIL: test took longer than 120 seconds\ntester: test: x\n";
+        assert_eq!(failure_in(ended).as_deref(), Some("test took longer than 120 seconds"));
+        let panic = "tester: FAIL: thread 'raft-0-applier' panicked at raft/src/node.rs:9:5:\nboom\ntester: test: x\n";
+        assert_eq!(
+            failure_in(panic).as_deref(),
+            Some("thread 'raft-0-applier' panicked at raft/src/node.rs:9:5: boom")
+        );
+        let libtest = "test a_3a ... \nthread 'test-body' panicked at tester/tests/raft_test.rs:30:13:\nexpected one leader, got none\n";
+        assert_eq!(
+            failure_in(libtest).as_deref(),
+            Some("expected one leader, got none (at tester/tests/raft_test.rs:30:13)")
+        );
+        assert_eq!(failure_in("all good\n"), None);
     }
 
     #[test]

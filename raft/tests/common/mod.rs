@@ -1,10 +1,10 @@
 //! What the raft crate's integration tests share: a cluster on a labrpc
 //! network.
 
+use crossbeam::channel::{self as mpsc, Receiver};
 use labrpc::{ClientEnd, Network, Server};
 use persister::Persister;
 use raft::{ApplyMsg, Raft};
-use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 
 /// `persisters.len()` peers, every end i->j connected to server j and
@@ -23,7 +23,7 @@ pub fn cluster(net: &Network, persisters: &[Arc<Persister>]) -> Vec<(Raft, Recei
                     e
                 })
                 .collect();
-            let (tx, rx) = mpsc::channel();
+            let (tx, rx) = mpsc::bounded(0);
             let rf = Raft::make(ends, i, Arc::clone(&persisters[i]), tx).expect("usable persisted state");
             let mut server = Server::new();
             server.add_service(rf.service());

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tools::logfmt::{self, Filter, TOPICS};
+use tools::logfmt::{self, Filter};
 use tools::logview::{self, ViewOpts};
 
 #[derive(Parser, Debug)]
@@ -19,7 +19,7 @@ use tools::logview::{self, ViewOpts};
         "Log lines: `<ms> <TOPIC> S<peer> T<term> <text>`; topics: {}.\n\
          TEST events span all columns and stay visible with -i unless excluded with -x TEST.\n\
          Example: RAFT_LOG=1 cargo test ... 2> run.log; dslogs --color run.log -x TIMR,PERS | less -R",
-        TOPICS.join(" ")
+        logfmt::topics().join(" ")
     )
 )]
 struct Args {

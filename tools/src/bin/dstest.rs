@@ -146,9 +146,16 @@ impl Session<'_> {
             }
             Event::Finished { job, outcome, secs, log } => (job, outcome, secs, log),
         };
+        // The run's output: its warnings count whether it passed or not, and
+        // a failure is named by the tester's report or the panic's message
+        // (a process ended mid-test prints no libtest result).
+        let output = fs::read(&log).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
         let reason = match &outcome {
             Outcome::Passed => None,
-            Outcome::Failed(status) => Some(status.clone()),
+            Outcome::Failed(status) => Some(match tools::suite::failure_in(&output) {
+                Some(why) => format!("{status}: {why}"),
+                None => status.clone(),
+            }),
             Outcome::TimedOut => Some(format!("timed out after {} s", self.args.timeout)),
             Outcome::Aborted => {
                 self.display.finished(&job.test, false, false);
@@ -158,8 +165,19 @@ impl Session<'_> {
         };
         let passed = reason.is_none();
         self.display.finished(&job.test, true, passed);
+        let warnings = tools::suite::warnings_in(&output);
         if let Some(st) = self.stats.iter_mut().find(|s| s.name == job.test) {
             st.record(passed, secs);
+            st.record_warnings(&warnings);
+        }
+        if passed && !warnings.is_empty() {
+            self.display.println(&format!(
+                "WARNING {} (iteration {}, LABRPC_SEED={}): {}",
+                job.test,
+                job.iteration,
+                job.seed,
+                warnings.join("; ")
+            ));
         }
         if let Some(reason) = reason {
             let file = self.save(&job, &reason, secs, &log);
@@ -226,6 +244,15 @@ impl Session<'_> {
             println!();
         }
         print!("{}", format_table(&self.stats));
+        let warned: Vec<&TestStats> = self.stats.iter().filter(|s| s.warning_count() > 0).collect();
+        if !warned.is_empty() {
+            println!("warnings (they do not fail a test, but deserve a look):");
+            for s in warned {
+                for (w, n) in &s.warnings {
+                    println!("  {}: {n} x warning: {w}", s.name);
+                }
+            }
+        }
         println!("elapsed {:.1} s with {} worker(s)", elapsed.as_secs_f64(), self.args.workers);
         if self.failures.iter().any(|f| f.file.is_some()) {
             println!("output of failed runs: {}", self.out_dir.display());

@@ -56,6 +56,8 @@ struct TestRun {
     wall_s: f64,
     cpu_s: f64,
     record: suite::TestRecord,
+    /// Why it failed, in one line (see [`suite::failure_in`]).
+    failure: Option<String>,
     log: Option<PathBuf>,
 }
 
@@ -113,7 +115,10 @@ fn run_test(exe: &TestExe, name: &str, part: &str, log: &Path, args: &Args) -> s
     text.lines().for_each(|l| {
         tracker.feed(l);
     });
-    let record = tracker.records.into_iter().find(|r| r.name.as_deref() == Some(name)).unwrap_or_default();
+    let mut record = tracker.records.into_iter().find(|r| r.name.as_deref() == Some(name)).unwrap_or_default();
+    // A process ended mid-test (a panic off the test's thread, an apply
+    // error, a hang) has no libtest outcome: its output is all there is.
+    record.warnings = suite::warnings_in(&text);
     let ran = record.outcome == Some(Outcome::Ok) && status.success();
     let result = if killed {
         "TIMEOUT"
@@ -123,6 +128,13 @@ fn run_test(exe: &TestExe, name: &str, part: &str, log: &Path, args: &Args) -> s
         "SLOW"
     } else {
         "PASS"
+    };
+    let failure = if result == "PASS" {
+        None
+    } else if killed {
+        Some(format!("killed after {:.0} s (--kill-after)", args.kill_after))
+    } else {
+        Some(suite::failure_in(&text).unwrap_or_else(|| format!("ended with {status} without a libtest result")))
     };
     let mut f = OpenOptions::new().append(true).open(log)?;
     writeln!(f, "# grade: {name} {result} ({status}) in {wall_s:.1} s")?;
@@ -134,6 +146,7 @@ fn run_test(exe: &TestExe, name: &str, part: &str, log: &Path, args: &Args) -> s
         wall_s,
         cpu_s,
         record,
+        failure,
         log: Some(log.to_path_buf()),
     })
 }
@@ -147,6 +160,7 @@ fn tests_table(runs: &[TestRun]) -> Table {
         ("Test", Align::Left),
         ("Part", Align::Left),
         ("Result", Align::Left),
+        ("Warn", Align::Right),
         ("Wall s", Align::Right),
         ("CPU s", Align::Right),
         ("Secs", Align::Right),
@@ -161,6 +175,7 @@ fn tests_table(runs: &[TestRun]) -> Table {
             r.name.clone(),
             r.part.clone(),
             r.result.to_string(),
+            r.record.warnings.len().to_string(),
             format!("{:.1}", r.wall_s),
             format!("{:.2}", r.cpu_s),
             fmt_opt(p.map(|p| format!("{:.1}", p.secs))),
@@ -207,6 +222,8 @@ fn test_json(r: &TestRun) -> serde_json::Value {
         "exit_code": r.exit,
         "wall_s": r3(r.wall_s),
         "cpu_s": r3(r.cpu_s),
+        "warnings": r.record.warnings,
+        "failure": r.failure,
         "passed": r.record.passed.map(|p| json!({
             "secs": p.secs, "peers": p.peers, "rpcs": p.rpcs,
             "bytes": p.bytes, "commands": p.commands,
@@ -263,6 +280,12 @@ fn run(args: Args) -> Result<bool, String> {
             });
             let where_ = r.log.as_ref().map_or_else(String::new, |l| format!("  log: {}", l.display()));
             println!("  {:<7} {:<40} {:>6.1}s{p}{where_}", r.result, r.name, r.wall_s);
+            if let Some(f) = &r.failure {
+                println!("          {f}");
+            }
+            for w in &r.record.warnings {
+                println!("          warning: {w}");
+            }
             runs.push(r);
         }
         let mine = &runs[first..];
@@ -282,6 +305,7 @@ fn run(args: Args) -> Result<bool, String> {
     let walls: Vec<(String, f64)> = runs.iter().map(|r| (r.name.clone(), r.wall_s)).collect();
     let checks = report::check_limits(&walls, total_wall, total_cpu, &limits);
     let failed = runs.iter().filter(|r| r.result != "PASS").count();
+    let warnings: usize = runs.iter().map(|r| r.record.warnings.len()).sum();
     let ok = failed == 0 && !runs.is_empty() && !checks.iter().any(report::Check::failed);
 
     println!("\n{}", tests_table(&runs).render_text());
@@ -295,6 +319,9 @@ fn run(args: Args) -> Result<bool, String> {
     ]);
     println!("{}", pt.render_text());
     println!("{}", report::checks_table(&checks).render_text());
+    if warnings > 0 {
+        println!("{warnings} warning(s) in passing or failing tests: see the Warn column");
+    }
     if parts.len() < 4 {
         println!("(only parts {} ran: the whole-lab limits apply to these alone)", parts.join(" "));
     }
@@ -310,7 +337,10 @@ fn run(args: Args) -> Result<bool, String> {
             "part": p.part, "tests": p.tests, "passed": p.passed,
             "wall_s": r3(p.wall_s), "cpu_s": r3(p.cpu_s),
         })).collect::<Vec<_>>(),
-        "total": { "wall_s": r3(total_wall), "cpu_s": r3(total_cpu), "tests": runs.len(), "failed": failed },
+        "total": {
+            "wall_s": r3(total_wall), "cpu_s": r3(total_cpu), "tests": runs.len(), "failed": failed,
+            "warnings": warnings,
+        },
         "checks": checks.iter().map(|c| json!({
             "label": c.label, "value": r3(c.value), "limit": c.limit,
             "kind": if c.fatal { "limit" } else { "info" }, "status": c.status(),

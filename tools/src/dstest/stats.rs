@@ -21,6 +21,8 @@ pub struct TestStats {
     pub failed: usize,
     /// Wall seconds of every finished run, passed or failed.
     pub secs: Vec<f64>,
+    /// Every `warning:` line of every run, and how many times it came.
+    pub warnings: std::collections::BTreeMap<String, usize>,
 }
 
 impl TestStats {
@@ -38,6 +40,18 @@ impl TestStats {
     pub fn total(&self) -> usize {
         self.secs.len()
     }
+
+    /// Counts a run's warnings.
+    pub fn record_warnings(&mut self, warnings: &[String]) {
+        for w in warnings {
+            *self.warnings.entry(w.clone()).or_default() += 1;
+        }
+    }
+
+    /// Warning lines over every run.
+    pub fn warning_count(&self) -> usize {
+        self.warnings.values().sum()
+    }
 }
 
 fn time_cell(secs: &[f64]) -> String {
@@ -48,37 +62,39 @@ fn time_cell(secs: &[f64]) -> String {
     format!("{m:.2} ± {s:.2}")
 }
 
-/// The final table: a row per test (failed, total, mean ± std of wall
-/// seconds) and a total row over all runs.
+/// The final table: a row per test (failed, warning lines, total, mean ±
+/// std of wall seconds) and a total row over all runs.
 pub fn format_table(rows: &[TestStats]) -> String {
     let all: Vec<f64> = rows.iter().flat_map(|r| r.secs.iter().copied()).collect();
-    let mut lines: Vec<[String; 4]> = vec![["test".into(), "failed".into(), "total".into(), "time (s)".into()]];
+    let mut lines: Vec<[String; 5]> =
+        vec![["test".into(), "failed".into(), "warnings".into(), "total".into(), "time (s)".into()]];
     for r in rows {
-        lines.push([r.name.clone(), r.failed.to_string(), r.total().to_string(), time_cell(&r.secs)]);
+        lines.push([
+            r.name.clone(),
+            r.failed.to_string(),
+            r.warning_count().to_string(),
+            r.total().to_string(),
+            time_cell(&r.secs),
+        ]);
     }
     let total = [
         "total".to_string(),
         rows.iter().map(|r| r.failed).sum::<usize>().to_string(),
+        rows.iter().map(TestStats::warning_count).sum::<usize>().to_string(),
         all.len().to_string(),
         time_cell(&all),
     ];
     lines.push(total);
-    let w: Vec<usize> = (0..4).map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0)).collect();
-    let fmt = |l: &[String; 4]| {
+    let w: Vec<usize> = (0..5).map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0)).collect();
+    let fmt = |l: &[String; 5]| {
         let pad = |s: &str, n: usize| " ".repeat(n.saturating_sub(s.chars().count()));
-        format!(
-            "{}{}  {}{}  {}{}  {}{}",
-            l[0],
-            pad(&l[0], w[0]),
-            pad(&l[1], w[1]),
-            l[1],
-            pad(&l[2], w[2]),
-            l[2],
-            pad(&l[3], w[3]),
-            l[3]
-        )
+        let mut out = format!("{}{}", l[0], pad(&l[0], w[0]));
+        for c in 1..5 {
+            out.push_str(&format!("  {}{}", pad(&l[c], w[c]), l[c]));
+        }
+        out
     };
-    let rule = "-".repeat(w.iter().sum::<usize>() + 6);
+    let rule = "-".repeat(w.iter().sum::<usize>() + 8);
     let mut out = String::new();
     for (i, l) in lines.iter().enumerate() {
         if i == 1 || i == lines.len() - 1 {
@@ -117,15 +133,16 @@ mod tests {
         let mut a = TestStats::new("initial_election_3a");
         a.record(true, 3.0);
         a.record(false, 5.0);
+        a.record_warnings(&["term changed even though there were no failures".to_string()]);
         let b = TestStats::new("b_3b");
         let t = format_table(&[a, b]);
         let expected = "\
-test                 failed  total     time (s)
------------------------------------------------
-initial_election_3a       1      2  4.00 ± 1.41
-b_3b                      0      0            -
------------------------------------------------
-total                     1      2  4.00 ± 1.41
+test                 failed  warnings  total     time (s)
+---------------------------------------------------------
+initial_election_3a       1         1      2  4.00 ± 1.41
+b_3b                      0         0      0            -
+---------------------------------------------------------
+total                     1         1      2  4.00 ± 1.41
 ";
         assert_eq!(t, expected);
     }

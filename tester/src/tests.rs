@@ -1,0 +1,116 @@
+//! Tests of the harness's failure paths that need its insides: an apply
+//! error and a bad RPC end the process at once, with the report. Each runs
+//! its scenario in a child process (see [`crate::child`]).
+
+use crate::appliers;
+use crate::child::{is_child, rerun};
+use crate::{run, Cmd, Config, EXIT_FATAL};
+use raft::ApplyMsg;
+use std::thread;
+use std::time::Duration;
+
+#[test]
+fn commands_display_like_the_go_tests() {
+    assert_eq!(Cmd::Int(104).to_string(), "104");
+    assert_eq!(Cmd::Str("abc".into()).to_string(), "\"abc\"");
+    assert!(Cmd::Str("x".repeat(5000)).to_string().ends_with("...(5000 chars)"));
+}
+
+/// Starts an applier for peer `i` of `cfg` reading a channel of the test's
+/// own, as if peer i had sent what the test sends.
+fn fake_applier(cfg: &Config, i: usize) -> crossbeam::channel::Sender<ApplyMsg> {
+    let (tx, rx) = crossbeam::channel::bounded(0);
+    let (stop, stop_rx) = appliers::stop_signal();
+    let (inner, rf) = (std::sync::Arc::clone(&cfg.inner), cfg.rf(i));
+    thread::Builder::new()
+        .name(format!("fake-applier-{i}"))
+        .spawn(move || {
+            let _stop = stop;
+            appliers::run(&inner, i, &rf, rx, stop_rx, false)
+        })
+        .unwrap();
+    tx
+}
+
+fn command(index: u64, x: u64) -> ApplyMsg {
+    ApplyMsg::Command { index, term: 1, command: labgob::encode(&Cmd::Int(x)) }
+}
+
+/// Two peers apply different commands at index 1: the applier that sees
+/// the second ends the process there and then, naming the test and the step.
+#[test]
+fn an_apply_error_ends_the_process_at_once() {
+    if is_child() {
+        run(|| {
+            let cfg = Config::new(3, false, false);
+            cfg.begin("Test (T): apply error");
+            fake_applier(&cfg, 0).send(command(1, 11)).unwrap();
+            fake_applier(&cfg, 1).send(command(1, 22)).unwrap();
+            thread::sleep(Duration::from_secs(20));
+            unreachable!("the apply error did not end the process");
+        });
+        return;
+    }
+    let out = rerun("tests::an_apply_error_ends_the_process_at_once", &[]);
+    assert_eq!(out.code, Some(EXIT_FATAL), "{}", out.all());
+    assert!(out.elapsed < Duration::from_secs(15), "{}", out.all());
+    for want in [
+        "tester: FAIL: thread 'fake-applier-1' panicked at tester/src/appliers.rs:",
+        "apply error: commit index=1 server=1 22 != server=0 11",
+        "tester: test: tests::an_apply_error_ends_the_process_at_once",
+        "tester: step in progress: begin: Test (T): apply error",
+        "set LABRPC_SEED=",
+    ] {
+        assert!(out.stderr.contains(want), "missing {want:?} in\n{}", out.all());
+    }
+}
+
+/// Today's tester never looked at the appliers again after the test's last
+/// check: an error that comes after it (here, after `end()` printed Passed)
+/// still ends the process with a failure.
+#[test]
+fn an_apply_error_after_the_last_check_still_fails_the_test() {
+    if is_child() {
+        run(|| {
+            let cfg = Config::new(3, false, false);
+            cfg.begin("Test (T): late apply error");
+            let (a, b) = (fake_applier(&cfg, 0), fake_applier(&cfg, 1));
+            a.send(command(1, 11)).unwrap();
+            cfg.end();
+            b.send(command(1, 22)).unwrap();
+            thread::sleep(Duration::from_secs(20));
+        });
+        return;
+    }
+    let out = rerun("tests::an_apply_error_after_the_last_check_still_fails_the_test", &[]);
+    assert_eq!(out.code, Some(EXIT_FATAL), "{}", out.all());
+    assert!(out.stdout.contains("... Passed --"), "{}", out.all());
+    assert!(out.stderr.contains("apply error: commit index=1 server=1 22 != server=0 11"), "{}", out.all());
+    assert!(out.stderr.contains("tester: step in progress: end"), "{}", out.all());
+}
+
+/// A call of a method that does not exist is a bad RPC: the test ends at
+/// once with labrpc's message, which names the methods that exist.
+#[test]
+fn a_bad_rpc_ends_the_process_at_once() {
+    if is_child() {
+        run(|| {
+            let cfg = Config::new(3, false, false);
+            cfg.begin("Test (T): bad RPC");
+            let e = cfg.net.make_end("stray");
+            cfg.net.connect("stray", "0");
+            cfg.net.enable("stray", true);
+            let _ = e.call::<_, u64>("Raft.Nope", &1u64);
+            thread::sleep(Duration::from_secs(20));
+        });
+        return;
+    }
+    let out = rerun("tests::a_bad_rpc_ends_the_process_at_once", &[]);
+    assert_eq!(out.code, Some(EXIT_FATAL), "{}", out.all());
+    assert!(out.elapsed < Duration::from_secs(15), "{}", out.all());
+    assert!(
+        out.stderr.contains("tester: FAIL: bad RPC: labrpc: unknown method \"Nope\" in \"Raft.Nope\"; service Raft has methods: [AppendEntries, InstallSnapshot, RequestVote]"),
+        "{}",
+        out.all()
+    );
+}

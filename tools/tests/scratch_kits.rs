@@ -1,0 +1,68 @@
+//! The tester against Rafts other than the kit's own, each in a scratch
+//! copy of the kit (`tools::scratch`): a planted bug it must catch, and the
+//! student skeleton, written only from the documented contract, which must
+//! compile against it and fail cleanly. Each builds a copy of the kit, so
+//! they are run by `make check-plants` (and CI), not by `cargo test`.
+
+use std::time::Duration;
+use tools::scratch::{kit_root, run_test, shared_target_dir, Kit, Plant};
+
+/// A Raft that sends on the apply channel while holding its lock deadlocks
+/// against the tester's snapshotting applier (which calls `snapshot()`):
+/// `snapshot_basic_3d` must hang and be reported by the watchdog, with the
+/// stacks showing both sides of the deadlock.
+#[test]
+#[ignore = "builds a scratch copy of the kit: run by `make check-plants`"]
+fn sending_on_the_apply_channel_under_the_lock_hangs_3d_and_is_reported() {
+    let plant = Plant::load(&kit_root().join("tools/plants/apply-under-lock.plant")).unwrap();
+    let kit = Kit::copy_of(&kit_root(), "apply-under-lock").unwrap();
+    kit.plant(&plant).unwrap();
+    let build = kit.build_tests("tester", "raft_test", &shared_target_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let run = run_test(&build.exe, "snapshot_basic_3d", &[("TESTER_TIME_LIMIT_SECS", "30")], Duration::from_secs(180))
+        .unwrap();
+    let out = &run.output;
+    assert!(!run.timed_out, "the tester itself must end a hung test\n{out}");
+    assert_eq!(run.code, Some(tester_exit_fatal()), "{out}");
+    let hung = out.contains("tester: FAIL: test took longer than 30 seconds")
+        || out.contains("and its teardown has not ended");
+    assert!(hung, "a hang report\n{out}");
+    assert!(out.contains("tester: stacks of all threads ("), "{out}");
+    // Both sides of the deadlock: the tester's applier in Raft::snapshot
+    // (waiting for the lock), a peer's applier blocked sending.
+    let stacks = &out[out.find("tester: stacks of all threads").unwrap()..];
+    assert!(stacks.contains("raft::Raft::snapshot"), "the applier waits in snapshot()\n{stacks}");
+    assert!(stacks.contains("raft::node::Node::deliver"), "a peer's applier waits in its send\n{stacks}");
+    assert!(stacks.contains("tester-apply-"), "{stacks}");
+}
+
+fn tester_exit_fatal() -> i32 {
+    2 // tester::EXIT_FATAL (tools does not depend on the tester)
+}
+
+/// The student skeleton (`skeleton/raft`), written only from the contract
+/// at the top of `raft/src/lib.rs`, compiles against the tester without a
+/// warning, and `initial_election_3a` fails cleanly and in bounded time:
+/// the harness's own "expected one leader, got none", no hang, no panic
+/// off the test's thread.
+#[test]
+#[ignore = "builds a scratch copy of the kit: run by `make check-plants`"]
+fn the_skeleton_compiles_against_the_tester_and_fails_initial_election_cleanly() {
+    let kit = Kit::copy_of(&kit_root(), "skeleton").unwrap();
+    kit.replace_crate("raft", &kit_root().join("skeleton/raft")).unwrap();
+    let build = kit.build_tests("tester", "raft_test", &shared_target_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let raft_warnings: Vec<&String> = build
+        .warnings
+        .iter()
+        .filter(|(pkg, _)| pkg.contains("/raft#") || pkg.contains("raft@"))
+        .map(|(_, w)| w)
+        .collect();
+    assert!(raft_warnings.is_empty(), "the skeleton compiles without warnings:\n{raft_warnings:#?}");
+    let run = run_test(&build.exe, "initial_election_3a", &[], Duration::from_secs(60)).unwrap();
+    let out = &run.output;
+    assert!(!run.timed_out && run.elapsed < Duration::from_secs(30), "bounded time\n{out}");
+    assert_eq!(run.code, Some(101), "an ordinary test failure\n{out}");
+    assert!(out.contains("expected one leader, got none"), "{out}");
+    assert!(out.contains("panicked at tester/tests/raft_test.rs:"), "located at the test's line\n{out}");
+    assert!(out.contains("test initial_election_3a ... FAILED") || out.contains("\nFAILED"), "{out}");
+    assert!(!out.contains("tester: FAIL:"), "no panic off the test's thread, no hang\n{out}");
+}
