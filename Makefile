@@ -1,16 +1,18 @@
 # The 6.5840 Lab 3 kit in Rust. `make help` lists the targets.
 CARGO ?= cargo
 SUITE = $(CARGO) test --release -p tester --test raft_test --
+KVSUITE = $(CARGO) test --release -p tester --test kvraft_test --
 RUN_SUITE = --test-threads=1 --nocapture
 N ?= 100
 P ?= 4
 TESTS ?= 3A 3B 3C 3D
 
-.PHONY: help test unit test-3A test-3B test-3C test-3D test-lab3 check-plants stress stress-list grade bench-lab3 bench-labrpc bench-porcupine viz-check loom miri lint doc
+.PHONY: help test unit test-3A test-3B test-3C test-3D test-lab3 test-4A test-4B test-lab4 check-plants stress stress-list grade bench-lab3 bench-labrpc bench-porcupine viz-check loom miri lint doc
 
 help:
 	@echo "make test        unit tests of every crate, then the whole Lab 3 suite once"
 	@echo "make test-3A     one part of Lab 3 (also test-3B, test-3C, test-3D); make test-lab3 runs all 28"
+	@echo "make test-4A     one part of Lab 4 (also test-4B); make test-lab4 runs all 23"
 	@echo "make stress      N runs of each test of TESTS with P workers (N=$(N) P=$(P) TESTS='$(TESTS)')"
 	@echo "make grade       per-test pass/fail and time, per-part wall/CPU, against the course's limits"
 	@echo "make bench-lab3  the whole suite once: per-test time/RPCs/bytes, suite wall/CPU/max RSS"
@@ -38,6 +40,12 @@ test-3D:
 	$(SUITE) _3d $(RUN_SUITE)
 test-lab3:
 	$(SUITE) $(RUN_SUITE)
+test-4A:
+	$(KVSUITE) _4a $(RUN_SUITE)
+test-4B:
+	$(KVSUITE) _4b $(RUN_SUITE)
+test-lab4:
+	$(KVSUITE) $(RUN_SUITE)
 
 # The tester against other Rafts, each in a scratch copy of the kit built
 # into target/scratch: a planted 3D deadlock must be reported as hung with
