@@ -19,7 +19,8 @@ SUBMISSIONS ?=
 DEST ?=
 
 .PHONY: help test unit test-3A test-3B test-3C test-3D test-lab3 test-4A test-4B test-lab4 check-plants \
-	check-handout check-grader handout stress race stress-list grade bench-lab3 bench-labrpc loom miri lint doc
+	check-handout check-grader handout stress race stress-list grade bench-lab3 bench-labrpc bench-porcupine \
+	viz-check loom miri lint doc
 
 help:
 	@echo "Tests of the kit:"
@@ -28,6 +29,7 @@ help:
 	@echo "  make test-3A        one part of Lab 3 (also test-3B, test-3C, test-3D); make test-lab3 runs all 28"
 	@echo "  make test-4A        one part of Lab 4 (also test-4B); make test-lab4 runs all 23"
 	@echo "  make loom           model checks of the concurrency kernels (loom)"
+	@echo "  make viz-check      porcupine's timeline page loaded in headless Chromium, its DOM checked"
 	@echo "  make miri           unit tests and two 3-peer scenarios under Miri (nightly)"
 	@echo "  make lint           rustfmt, clippy and rustdoc, all warnings denied"
 	@echo "  make doc            the API docs of every crate (target/doc/<crate>/index.html)"
@@ -45,6 +47,7 @@ help:
 	@echo "  make stress-list    the tests TESTS selects"
 	@echo "  make bench-lab3     the whole Lab 3 suite once: per-test time/RPCs/bytes, suite wall/CPU/max RSS"
 	@echo "  make bench-labrpc   labrpc round trips per second and CPU per call"
+	@echo "  make bench-porcupine  linearizability check time and memory on generated key/value histories"
 	@echo "Variables (now):"
 	@echo "  TESTS='$(TESTS)'  N=$(N)  P=$(P)  PARTS='$(PARTS)'  SUBMISSION='$(SUBMISSION)'  SUBMISSIONS='$(SUBMISSIONS)'  DEST='$(DEST)'"
 
@@ -112,6 +115,13 @@ bench-lab3:
 
 bench-labrpc:
 	$(CARGO) bench -p labrpc
+
+bench-porcupine:
+	$(CARGO) bench -p porcupine --bench check
+
+# Needs Chromium (Debian: apt-get install chromium; or set CHROMIUM=path).
+viz-check:
+	$(CARGO) run -q -p porcupine --example viz_check
 
 # Model checks of the concurrency kernels (apply hand-off, kill, reply vs.
 # server deletion, persister). Own target dir: --cfg loom rebuilds everything.
