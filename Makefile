@@ -57,6 +57,7 @@ unit:
 	$(CARGO) test --workspace --exclude tester
 	$(CARGO) test -p tester --lib --test failures
 	$(CARGO) test --release -p raft --test compaction_memory -- --nocapture
+	$(CARGO) test --release -p kvraft --test memory -- --nocapture
 
 test-3A:
 	$(SUITE) _3a $(RUN_SUITE)

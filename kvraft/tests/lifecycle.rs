@@ -2,8 +2,11 @@
 //! thread left), restart from what was persisted, and refuse a corrupt
 //! snapshot with a clear error.
 
-use kvraft::{Clerk, KvServer};
-use labrpc::{ClientEnd, Network, Server};
+mod common;
+
+use common::{clerk, cluster};
+use kvraft::KvServer;
+use labrpc::{ClientEnd, Network};
 use persister::Persister;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,44 +19,6 @@ fn kit_threads() -> usize {
         .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
         .filter(|n| n.starts_with("kvraft-") || n.starts_with("raft-") || n.starts_with("labrpc-"))
         .count()
-}
-
-/// Starts `persisters.len()` servers on `net`, each registered with both
-/// services, all connected; returns them and a Clerk's ends.
-fn cluster(net: &Network, persisters: &[Arc<Persister>], maxraftstate: Option<usize>, tag: &str) -> Vec<KvServer> {
-    let n = persisters.len();
-    (0..n)
-        .map(|i| {
-            let ends: Vec<ClientEnd> = (0..n)
-                .map(|j| {
-                    let name = format!("{tag}{i}->{j}");
-                    let e = net.make_end(&name);
-                    net.connect(&name, &j.to_string());
-                    net.enable(&name, true);
-                    e
-                })
-                .collect();
-            let kv = KvServer::start(ends, i, Arc::clone(&persisters[i]), maxraftstate).unwrap();
-            let mut server = Server::new();
-            server.add_service(kv.service());
-            server.add_service(kv.raft().service());
-            net.add_server(&i.to_string(), server);
-            kv
-        })
-        .collect()
-}
-
-fn clerk(net: &Network, n: usize, tag: &str) -> Clerk {
-    let ends = (0..n)
-        .map(|j| {
-            let name = format!("{tag}clerk->{j}");
-            let e = net.make_end(&name);
-            net.connect(&name, &j.to_string());
-            net.enable(&name, true);
-            e
-        })
-        .collect();
-    Clerk::new(ends)
 }
 
 #[test]
