@@ -15,7 +15,7 @@
 //! Each run's whole output is kept in `target/scratch/plant-logs/`.
 
 use clap::Parser;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -87,7 +87,7 @@ fn describe(run: &TestRun) -> String {
     format!("CAUGHT ({how}, {secs:.0} s) by {}: {}", failed_tests(&run.output).join(", "), why_failed(&run.output))
 }
 
-fn run_plant(args: &Args, path: &PathBuf) -> Result<(usize, usize), String> {
+fn run_plant(args: &Args, path: &Path) -> Result<(usize, usize), String> {
     let plant = Plant::load(path)?;
     let label = format!("plant-{}", plant.name);
     eprintln!("plant {}: {}", plant.name, plant.description);
