@@ -1,16 +1,19 @@
 # The 6.5840 Lab 3 kit in Rust. `make help` lists the targets.
 CARGO ?= cargo
 SUITE = $(CARGO) test --release -p tester --test raft_test --
+SAFETY = $(CARGO) test --release -p tester --test safety_test --
 RUN_SUITE = --test-threads=1 --nocapture
 N ?= 100
 P ?= 4
 TESTS ?= 3A 3B 3C 3D
 
-.PHONY: help test unit test-3A test-3B test-3C test-3D test-lab3 check-plants stress stress-list grade bench-lab3 bench-labrpc loom miri lint doc
+.PHONY: help test unit test-3A test-3B test-3C test-3D test-lab3 test-safety plants-safety check-plants stress stress-list grade bench-lab3 bench-labrpc loom miri lint doc
 
 help:
 	@echo "make test        unit tests of every crate, then the whole Lab 3 suite once"
 	@echo "make test-3A     one part of Lab 3 (also test-3B, test-3C, test-3D); make test-lab3 runs all 28"
+	@echo "make test-safety the safety suite (~20 s): scenarios and monitors that catch classic Raft bugs the 28 miss"
+	@echo "make plants-safety  each planted bug class of tools/plants/safety against the course's 28 and the safety suite (N=$(PLANT_N) runs each; long)"
 	@echo "make stress      N runs of each test of TESTS with P workers (N=$(N) P=$(P) TESTS='$(TESTS)')"
 	@echo "make grade       per-test pass/fail and time, per-part wall/CPU, against the course's limits"
 	@echo "make bench-lab3  the whole suite once: per-test time/RPCs/bytes, suite wall/CPU/max RSS"
@@ -36,6 +39,20 @@ test-3D:
 	$(SUITE) _3d $(RUN_SUITE)
 test-lab3:
 	$(SUITE) $(RUN_SUITE)
+
+# The safety suite (tester/tests/safety_test.rs, names ending _safety): not
+# part of the course's 28. Stress it with
+# `dstest --test-target safety_test -n 200 -p 16 all`.
+test-safety:
+	$(SAFETY) _safety $(RUN_SUITE)
+
+# The README's table: each bug class of tools/plants/safety planted in a
+# scratch copy, the course's suite and the safety suite run PLANT_N times
+# each on it (the course's suite is ~5 min a run).
+PLANT_N ?= 3
+plants-safety:
+	$(CARGO) run --release -q -p tools --bin plant -- tools/plants/safety/*.plant --suite safety_test -n $(PLANT_N)
+	$(CARGO) run --release -q -p tools --bin plant -- tools/plants/safety/*.plant --suite raft_test -n $(PLANT_N) -p 2
 
 # The tester against other Rafts, each in a scratch copy of the kit built
 # into target/scratch: a planted 3D deadlock must be reported as hung with

@@ -21,8 +21,9 @@
 //!   [`Network::long_reordering`].
 //! - [`Network::hold`] holds back the requests sent on one end (all, or
 //!   those of some methods) until [`Network::release`] delivers them, one
-//!   after another, oldest or newest first ([`Release`]); [`Network::held`]
-//!   lists what waits. Not in the course's labrpc: the Raft safety suite
+//!   after another, oldest or newest first ([`Release`]);
+//!   [`Network::release_one`] delivers one and keeps holding;
+//!   [`Network::held`] lists what waits. Not in the course's labrpc: the Raft safety suite
 //!   uses it to deliver an old message after newer ones, or a vote request
 //!   at a chosen moment.
 //! - [`Network::count`] (RPCs a server received), [`Network::total_count`]

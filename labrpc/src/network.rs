@@ -373,6 +373,27 @@ impl Network {
         n
     }
 
+    /// Delivers one of the requests held on `end`, the oldest or the newest
+    /// (`which`), and keeps holding the others and what comes next. False if
+    /// none was held.
+    pub fn release_one(&self, end: &str, which: Release) -> bool {
+        let one = {
+            let mut held = self.shared.held.lock().expect("labrpc hold lock poisoned");
+            let Some(h) = held.get_mut(end) else { return false };
+            if h.queue.is_empty() {
+                return false;
+            }
+            match which {
+                Release::OldestFirst => h.queue.remove(0),
+                Release::NewestFirst => h.queue.pop().expect("not empty"),
+            }
+        };
+        let (me, end) = (Arc::clone(&self.shared), Arc::<str>::from(end));
+        let (meth, args, done) = one;
+        self.shared.exec.spawn(Box::new(move || me.deliver_released(&end, meth, args, done)));
+        true
+    }
+
     /// Thread and timer figures of this network.
     pub fn stats(&self) -> ExecutorStats {
         self.shared.exec.stats()

@@ -500,6 +500,29 @@ fn held_requests_wait_and_are_released_one_by_one_in_either_order() {
 }
 
 #[test]
+fn release_one_delivers_the_newest_or_oldest_and_keeps_holding() {
+    let (net, e, j) = one_end(36);
+    net.hold("end1-99", &[]);
+    let (tx, rx) = mpsc::channel();
+    for x in 1..=3 {
+        send2(&e, x, &tx);
+    }
+    assert!(net.release_one("end1-99", Release::NewestFirst));
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), (3, Ok("handler2-3".into())));
+    assert!(net.release_one("end1-99", Release::OldestFirst));
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), (1, Ok("handler2-1".into())));
+    send2(&e, 4, &tx);
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "still held");
+    assert_eq!(net.held("end1-99"), ["JunkServer.Handler2"; 2]);
+    assert_eq!(net.release("end1-99", Release::OldestFirst), 2);
+    let mut rest: Vec<i64> = (0..2).map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap().0).collect();
+    rest.sort_unstable();
+    assert_eq!(rest, [2, 4]);
+    assert_eq!(*j.log2.lock().unwrap(), [3, 1, 2, 4]);
+    assert!(!net.release_one("end1-99", Release::OldestFirst), "nothing held");
+}
+
+#[test]
 fn a_hold_of_some_methods_lets_the_others_through() {
     let (net, e, j) = one_end(32);
     net.hold("end1-99", &["JunkServer.Handler2"]);

@@ -508,6 +508,16 @@ impl Harness {
         n
     }
 
+    /// Delivers one message held from `from` to `to`, the oldest or the
+    /// newest, and keeps holding. False if none was held.
+    pub fn release_one(&self, from: usize, to: usize, which: Release) -> bool {
+        let name = self.lock().endnames[from].as_ref().map(|names| names[to].clone());
+        let done = name.is_some_and(|name| self.net.release_one(&name, which));
+        tlog!("release one S{from} -> S{to} ({which:?}): {done}");
+        step(format!("release one S{from} -> S{to} ({which:?})"));
+        done
+    }
+
     /// RPCs received by peer `server`.
     pub fn rpc_count(&self, server: usize) -> u64 {
         self.net.count(&server.to_string())

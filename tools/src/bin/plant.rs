@@ -66,11 +66,15 @@ fn why_failed(out: &str) -> String {
 
 /// libtest's names of the tests that failed in a run.
 fn failed_tests(out: &str) -> Vec<String> {
-    let mut v: Vec<String> = out
-        .lines()
-        .filter_map(|l| l.strip_prefix("test ").and_then(|r| r.strip_suffix(" ... FAILED")))
-        .map(str::to_string)
-        .collect();
+    // libtest's closing list: "failures:" then the names, indented.
+    let mut v: Vec<String> = match out.rfind("\nfailures:\n") {
+        Some(at) => out[at + "\nfailures:\n".len()..]
+            .lines()
+            .take_while(|l| l.starts_with("    "))
+            .map(|l| l.trim().to_string())
+            .collect(),
+        None => Vec::new(),
+    };
     if v.is_empty() {
         // A process ended by the tester names its test in the report.
         v.extend(out.lines().filter_map(|l| l.strip_prefix("tester: test: ")).map(str::to_string).take(1));
