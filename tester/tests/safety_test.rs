@@ -67,18 +67,18 @@ fn figure8_commit_rule_safety() {
         cfg.begin("Test (safety): Figure 8, an old term's entry is never committed by counting replicas (§5.4.2)");
         cfg.one(Cmd::Int(101), servers, true);
         // (a) S1 (any leader) appends X; only S2 is connected to it.
-        let (s1, s2, x_index) = (0..10)
+        let (s1, s2) = (0..10)
             .find_map(|_| {
                 let s1 = cfg.check_one_leader();
                 let s2 = (s1 + 1) % servers;
                 for j in (0..servers).filter(|&j| j != s1 && j != s2) {
                     cfg.disconnect(j);
                 }
-                let (index, _, ok) = cfg.rf(s1).start(&Cmd::Int(102));
+                let (_, _, ok) = cfg.rf(s1).start(&Cmd::Int(102));
                 if !ok {
                     (0..servers).for_each(|j| cfg.connect(j));
                 }
-                ok.then_some((s1, s2, index))
+                ok.then_some((s1, s2))
             })
             .expect("no leader accepted a command in 10 tries");
         thread::sleep(ms(300)); // a heartbeat or two carry X to S2
@@ -109,8 +109,7 @@ fn figure8_commit_rule_safety() {
         cfg.disconnect(s1);
         cfg.disconnect(s2);
         cfg.connect(s5);
-        let i = cfg.one(Cmd::Int(104), 3, true);
-        assert!(i > x_index, "index {i} of a new command should follow index {x_index} of X and Y");
+        cfg.one(Cmd::Int(104), 3, true);
         cfg.connect(s1);
         cfg.connect(s2);
         cfg.one(Cmd::Int(105), servers, true);
