@@ -56,7 +56,8 @@ plants-safety:
 
 # The tester against other Rafts, each in a scratch copy of the kit built
 # into target/scratch: a planted 3D deadlock must be reported as hung with
-# stacks, and the student skeleton must compile and fail cleanly.
+# stacks, the student skeleton must compile and fail cleanly, and each bug
+# class of tools/plants/safety must fail its safety scenario naming the rule.
 check-plants:
 	$(CARGO) test -p tools --test scratch_kits -- --ignored --test-threads=1
 
