@@ -117,6 +117,43 @@ fn figure8_commit_rule_safety() {
     })
 }
 
+// ------------------------------------------------------------ §5.4.1
+
+/// The election restriction (§5.4.1): a voter refuses a candidate whose log
+/// is less up-to-date than its own. S misses an entry X that the leader
+/// and F commit and apply; the leader crashes. S, which campaigned alone
+/// for a while, comes back with a newer term; F's own vote requests to S are
+/// held for a while, so that S's requests are the only ones in play. A
+/// voter without the restriction elects S, which puts its own entry where
+/// X is and commits it: the monitor sees two commands applied at one index.
+#[test]
+fn election_restriction_safety() {
+    run(|| {
+        let servers = 3;
+        let cfg = Config::safety(servers, false, false);
+        cfg.begin("Test (safety): a candidate with a stale log is not elected (§5.4.1)");
+        cfg.one(Cmd::Int(401), servers, true);
+        let l = cfg.check_one_leader();
+        let (f, s) = ((l + 1) % servers, (l + 2) % servers);
+        cfg.disconnect(s);
+        cfg.one(Cmd::Int(402), 2, true);
+        // S campaigns alone for a while: its term grows past F's.
+        thread::sleep(ms(1500));
+        cfg.hold(f, s, &["Raft.RequestVote"]);
+        cfg.crash1(l);
+        cfg.connect(s);
+        // S's requests reach F; F's wait. A correct F elects no one yet.
+        thread::sleep(ms(2000));
+        cfg.release(f, s, Release::OldestFirst);
+        // F (or, with the bug, S) leads; the new command follows X.
+        cfg.one(Cmd::Int(403), 2, true);
+        cfg.start1(l);
+        cfg.connect(l);
+        cfg.one(Cmd::Int(404), servers, true);
+        cfg.end();
+    })
+}
+
 // ------------------------------------------------------------ §5.2
 
 /// One vote per term survives a crash (§5.2; votedFor is persistent state,
