@@ -1,23 +1,27 @@
 # The 6.5840 Lab 3 kit in Rust. `make help` lists the targets.
 CARGO ?= cargo
 SUITE = $(CARGO) test --release -p tester --test raft_test --
+KVSUITE = $(CARGO) test --release -p tester --test kvraft_test --
 SAFETY = $(CARGO) test --release -p tester --test safety_test --
 RUN_SUITE = --test-threads=1 --nocapture
 N ?= 100
 P ?= 4
 TESTS ?= 3A 3B 3C 3D
 
-.PHONY: help test unit test-3A test-3B test-3C test-3D test-lab3 test-safety plants-safety check-plants stress stress-list grade bench-lab3 bench-labrpc loom miri lint doc
+.PHONY: help test unit test-3A test-3B test-3C test-3D test-lab3 test-4A test-4B test-lab4 test-safety plants-safety check-plants stress stress-list grade bench-lab3 bench-labrpc bench-porcupine viz-check loom miri lint doc
 
 help:
 	@echo "make test        unit tests of every crate, then the whole Lab 3 suite once"
 	@echo "make test-3A     one part of Lab 3 (also test-3B, test-3C, test-3D); make test-lab3 runs all 28"
+	@echo "make test-4A     one part of Lab 4 (also test-4B); make test-lab4 runs all 23"
 	@echo "make test-safety the safety suite (~20 s): scenarios and monitors that catch classic Raft bugs the 28 miss"
 	@echo "make plants-safety  each planted bug class of tools/plants/safety against the course's 28 and the safety suite (N=$(PLANT_N) runs each; long)"
 	@echo "make stress      N runs of each test of TESTS with P workers (N=$(N) P=$(P) TESTS='$(TESTS)')"
 	@echo "make grade       per-test pass/fail and time, per-part wall/CPU, against the course's limits"
 	@echo "make bench-lab3  the whole suite once: per-test time/RPCs/bytes, suite wall/CPU/max RSS"
 	@echo "make bench-labrpc  labrpc round trips per second and CPU per call"
+	@echo "make bench-porcupine  linearizability check time and memory on generated key/value histories"
+	@echo "make viz-check   porcupine's timeline page loaded in headless Chromium, its DOM checked"
 	@echo "make loom / miri   model checks / undefined-behaviour checks"
 	@echo "make check-plants  the tester against planted Raft bugs and the student skeleton (scratch copies of the kit)"
 	@echo "make lint        rustfmt, clippy and rustdoc, all warnings denied"
@@ -39,6 +43,12 @@ test-3D:
 	$(SUITE) _3d $(RUN_SUITE)
 test-lab3:
 	$(SUITE) $(RUN_SUITE)
+test-4A:
+	$(KVSUITE) _4a $(RUN_SUITE)
+test-4B:
+	$(KVSUITE) _4b $(RUN_SUITE)
+test-lab4:
+	$(KVSUITE) $(RUN_SUITE)
 
 # The safety suite (tester/tests/safety_test.rs, names ending _safety): not
 # part of the course's 28. Stress it with
@@ -74,6 +84,13 @@ bench-lab3:
 
 bench-labrpc:
 	$(CARGO) bench -p labrpc
+
+bench-porcupine:
+	$(CARGO) bench -p porcupine --bench check
+
+# Needs Chromium (Debian: apt-get install chromium; or set CHROMIUM=path).
+viz-check:
+	$(CARGO) run -q -p porcupine --example viz_check
 
 # Model checks of the concurrency kernels (apply hand-off, kill, reply vs.
 # server deletion, persister). Own target dir: --cfg loom rebuilds everything.

@@ -246,9 +246,7 @@ impl Harness {
 
     /// A random string of `n` characters (`randstring`).
     pub fn rand_string(&self, n: usize) -> String {
-        const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut r = self.rng.lock().unwrap();
-        (0..n).map(|_| CHARS[r.gen_range(0..CHARS.len())] as char).collect()
+        crate::rand_string(&mut *self.rng.lock().unwrap(), n)
     }
 
     /// Peer `i`'s Raft, if it is running.

@@ -54,6 +54,7 @@ mod appliers;
 pub mod child;
 mod config;
 mod fatal;
+pub mod kv;
 mod safety;
 mod stacks;
 mod watchdog;
@@ -109,6 +110,13 @@ impl fmt::Debug for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
+}
+
+/// A random string of `n` characters (`randstring`), for end names and the
+/// tests' commands.
+pub(crate) fn rand_string(rng: &mut impl rand::Rng, n: usize) -> String {
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    (0..n).map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char).collect()
 }
 
 /// The config of the test running now (for its appliers' threads).

@@ -1,0 +1,104 @@
+//! `porcupine`: a linearizability checker, after the course's porcupine and
+//! its `models/kv.go`, with an HTML timeline of failures. A model and a
+//! history in, a verdict out; it knows nothing of Raft or the network.
+//!
+//! # API
+//! - [`Model`]: the object's sequential specification, generic over input,
+//!   output and state: `partition` (default: one group), `init`, `step`
+//!   (legal? next state), and `describe_operation` / `describe_state` for
+//!   the picture. States are compared with `Eq` and hashed with `Hash`.
+//! - A history is a slice of [`Operation`]`{ client_id, input, output,
+//!   call, return_ }` (times in ns, `i64`; [`now_ns`] is a process-wide
+//!   monotonic clock for them), or of call/return [`Event`]s in the order
+//!   they happened ([`events_to_operations`] converts).
+//! - [`check_operations`]`(model, history, timeout) -> `[`CheckResult`]:
+//!   `Ok`, `Illegal` or `Unknown` (time limit reached). There is no
+//!   `is_ok()`: match on it, so that `Unknown` is never taken for `Ok` by
+//!   accident. `timeout`: `None` = no limit; `Some(Duration::ZERO)` = no
+//!   search at all (`Unknown` for any non-empty history, `Ok` for an empty
+//!   one). [`check_events`] takes events.
+//! - [`check_operations_verbose`] / [`check_events_verbose`] also return a
+//!   [`LinearizationInfo`]: per partition, its operations, its verdict, its
+//!   distinct longest partial linearizations and each operation's longest
+//!   one. [`visualize`]`(model, &info, writer)` writes the timeline page;
+//!   [`visualize_to_temp_file`] writes it to a new `*.html` file in the
+//!   temporary directory and returns the path (or a [`VisualizeError`]
+//!   whose message is the tester's).
+//! - [`models::kv`]: the Lab 4 key/value model ([`models::kv::KvModel`],
+//!   partitioned by key) and its one-partition variant.
+//!
+//! ```
+//! use porcupine::models::kv::{KvInput, KvModel, KvOperation, KvOutput};
+//! use porcupine::{check_operations_verbose, visualize, CheckResult};
+//! use std::time::Duration;
+//! // Client 1 reads "b" after client 0's put of "a" returned: not linearizable.
+//! let history = vec![
+//!     KvOperation { client_id: 0, input: KvInput::put("k", "a"), output: KvOutput::none(), call: 0, return_: 10 },
+//!     KvOperation { client_id: 1, input: KvInput::get("k"), output: KvOutput::new("b"), call: 20, return_: 30 },
+//! ];
+//! let (result, info) = check_operations_verbose(&KvModel, &history, Some(Duration::from_secs(1)));
+//! match result {
+//!     CheckResult::Illegal => {
+//!         let mut page = Vec::new();
+//!         visualize(&KvModel, &info, &mut page).unwrap();
+//!         assert!(String::from_utf8(page).unwrap().contains("<title>Porcupine</title>"));
+//!     }
+//!     CheckResult::Ok | CheckResult::Unknown => unreachable!(),
+//! }
+//! ```
+//!
+//! # Errors
+//! A history whose operation returns before its call, a partition that
+//! leaves an operation out, repeats one or holds an empty group, and an
+//! event history with an unmatched call or return are programming errors:
+//! the check panics with a message naming the operation, group or event.
+//!
+//! # Algorithm
+//! Wing and Gong's search with Lowe's memoization, per partition
+//! (P-compositionality): a history is linearizable iff each partition is.
+//! Partitions are searched in parallel on std threads sharing a stop flag;
+//! in the non-verbose checks an illegal partition stops the others. A core
+//! left idle races a partition still running with the other candidate
+//! order; the first verdict decides it.
+//! - `entries`: the call/return entries as a doubly linked list in vectors.
+//! - `search`: the depth-first search. Candidates are tried in order of
+//!   their return, and a legal read-only candidate ([`Model::is_read_only`])
+//!   is taken without alternatives; neither changes a verdict (see the
+//!   module's notes).
+//! - `cache`: the (linearized set, state) pairs reached, in an
+//!   open-addressing table; the set is hashed incrementally (XOR of random
+//!   per-operation keys) and stored in a canonical short form (`bitset`).
+//! - `states`: each distinct model state is stored once and named by an id,
+//!   so the cache holds ids and the search never clones a state.
+//! - `record`: the verbose mode's record of each operation's longest
+//!   partial linearization, as paths in a shared tree.
+
+mod bitset;
+mod cache;
+mod check;
+mod entries;
+mod hash;
+mod model;
+pub mod models;
+mod record;
+mod search;
+mod states;
+mod visualize;
+
+pub use check::{
+    check_events, check_events_verbose, check_operations, check_operations_verbose, CheckResult, LinearizationInfo,
+    PartitionInfo,
+};
+pub use model::{events_to_operations, Event, EventKind, Model, Operation};
+pub use visualize::{visualize, visualize_to_temp_file, VisualizeError};
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// Nanoseconds since a process-wide start instant (fixed by the first call),
+/// on the monotonic clock: the times of a history's [`Operation`]s.
+pub fn now_ns() -> i64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let ns = START.get_or_init(Instant::now).elapsed().as_nanos();
+    i64::try_from(ns).expect("292 years of uptime")
+}

@@ -1,0 +1,3 @@
+//! Models of the course's objects.
+
+pub mod kv;

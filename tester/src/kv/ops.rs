@@ -1,0 +1,229 @@
+//! The tests' helpers of Lab 4's `test_test.go`: counted and logged Clerk
+//! calls, the append checks, client threads and the partitioner.
+
+use crate::kv::config::{fail, KvHarness};
+use crate::kv::{TestClerk, ELECTION_TIMEOUT};
+use porcupine::models::kv::{KvInput, KvOutput};
+use porcupine::Operation;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The history of the operations of a test, for the linearizability check
+/// (`OpLog`).
+#[derive(Default)]
+pub struct OpLog {
+    ops: Mutex<Vec<Operation<KvInput, KvOutput>>>,
+}
+
+impl OpLog {
+    /// An empty history.
+    pub fn new() -> OpLog {
+        OpLog::default()
+    }
+
+    fn append(&self, op: Operation<KvInput, KvOutput>) {
+        self.ops.lock().unwrap_or_else(|e| e.into_inner()).push(op);
+    }
+
+    /// Every operation logged so far.
+    pub fn read(&self) -> Vec<Operation<KvInput, KvOutput>> {
+        self.ops.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Nanoseconds since a process-wide start instant (`time.Since(t0)`).
+fn now_ns() -> i64 {
+    static T0: OnceLock<Instant> = OnceLock::new();
+    T0.get_or_init(Instant::now).elapsed().as_nanos() as i64
+}
+
+/// Runs one Clerk call, counts it, and logs it as client `cli`.
+fn logged<T>(
+    cfg: &KvHarness,
+    log: Option<&OpLog>,
+    cli: usize,
+    input: KvInput,
+    call: impl FnOnce() -> T,
+    output: impl FnOnce(&T) -> KvOutput,
+) -> T {
+    let start = now_ns();
+    let r = call();
+    let end = now_ns();
+    cfg.op();
+    if let Some(log) = log {
+        log.append(Operation { client_id: cli, input, output: output(&r), call: start, return_: end });
+    }
+    r
+}
+
+/// A counted `Get`, logged when `log` is given (`Get(cfg, ck, key, log, cli)`).
+pub fn get(cfg: &KvHarness, ck: &mut TestClerk, key: &str, log: Option<&OpLog>, cli: usize) -> String {
+    logged(cfg, log, cli, KvInput::get(key), || ck.ck.get(key), |v| KvOutput::new(v.as_str()))
+}
+
+/// A counted `Put`.
+pub fn put(cfg: &KvHarness, ck: &mut TestClerk, key: &str, value: &str, log: Option<&OpLog>, cli: usize) {
+    logged(cfg, log, cli, KvInput::put(key, value), || ck.ck.put(key, value), |_| KvOutput::none())
+}
+
+/// A counted `Append`.
+pub fn append(cfg: &KvHarness, ck: &mut TestClerk, key: &str, value: &str, log: Option<&OpLog>, cli: usize) {
+    logged(cfg, log, cli, KvInput::append(key, value), || ck.ck.append(key, value), |_| KvOutput::none())
+}
+
+/// A counted, unlogged Get that must return `value` (`check`).
+#[track_caller]
+pub fn check(cfg: &KvHarness, ck: &mut TestClerk, key: &str, value: &str) {
+    let v = get(cfg, ck, key, None, 0);
+    if v != value {
+        fail(format_args!("Get({key}): expected:\n{value}\nreceived:\n{v}"));
+    }
+}
+
+/// Where each element `"x <clnt> <j> y"` occurs in `v`: for each `j`, the
+/// first and last offsets. One pass over `v`, however many elements: the
+/// pattern `"x <clnt> "` cannot overlap itself (it starts with `x` and ends
+/// with a space), and an occurrence of element `j` is exactly an occurrence
+/// of that pattern followed by `j`'s digits (no more, no fewer) and `" y"`.
+fn element_offsets(clnt: usize, v: &str, count: u64) -> Vec<Option<(usize, usize)>> {
+    let pattern = format!("x {clnt} ");
+    let mut offsets = vec![None; count as usize];
+    let mut from = 0;
+    while let Some(found) = v[from..].find(&pattern) {
+        let at = from + found;
+        let digits_at = at + pattern.len();
+        let digits = v[digits_at..].bytes().take_while(u8::is_ascii_digit).count();
+        let rest = &v[digits_at + digits..];
+        let canonical = digits == 1 || (digits > 1 && !v[digits_at..].starts_with('0'));
+        if canonical && rest.starts_with(" y") {
+            if let Ok(j) = v[digits_at..digits_at + digits].parse::<u64>() {
+                if let Some(slot) = offsets.get_mut(j as usize) {
+                    let (first, _) = slot.unwrap_or((at, at));
+                    *slot = Some((first, at));
+                }
+            }
+        }
+        from = at + pattern.len();
+    }
+    offsets
+}
+
+/// Each `"x <clnt> <j> y"` for `j < count` is in `v` exactly once, in
+/// order (`checkClntAppends`, with its messages). The error, if any.
+pub fn clnt_appends_error(clnt: usize, v: &str, count: u64) -> Option<String> {
+    let offsets = element_offsets(clnt, v, count);
+    let mut lastoff = None;
+    for (j, slot) in offsets.into_iter().enumerate() {
+        let wanted = format!("x {clnt} {j} y");
+        let Some((off, off1)) = slot else {
+            return Some(format!("{clnt} missing element {wanted} in Append result {v}"));
+        };
+        if off1 != off {
+            return Some(format!("duplicate element {wanted} in Append result"));
+        }
+        if lastoff.is_some_and(|l| off <= l) {
+            return Some(format!("wrong order for element {wanted} in Append result"));
+        }
+        lastoff = Some(off);
+    }
+    None
+}
+
+/// `checkClntAppends`, failing the test.
+#[track_caller]
+pub fn check_clnt_appends(clnt: usize, v: &str, count: u64) {
+    if let Some(e) = clnt_appends_error(clnt, v, count) {
+        fail(e);
+    }
+}
+
+/// `checkConcurrentAppends`: every client's appends, each once, in order.
+#[track_caller]
+pub fn check_concurrent_appends(v: &str, counts: &[u64]) {
+    for (i, &count) in counts.iter().enumerate() {
+        if let Some(e) = clnt_appends_error(i, v, count) {
+            fail(e);
+        }
+    }
+}
+
+/// `spawn_clients_and_wait`: runs `f(cli, clerk)` for `cli` in
+/// `0..ncli`, each on its own thread with its own Clerk to every server,
+/// and waits for all. `f` returns `Err` to fail (a Go client's `t.Fatalf`,
+/// which ends only that client): the test fails once all have stopped.
+#[track_caller]
+pub fn spawn_clients_and_wait<F>(cfg: &KvHarness, ncli: usize, f: F)
+where
+    F: Fn(usize, &mut TestClerk) -> Result<(), String> + Sync,
+{
+    thread::scope(|s| {
+        for cli in 0..ncli {
+            let f = &f;
+            thread::Builder::new()
+                .name(format!("tester-client-{cli}"))
+                .spawn_scoped(s, move || {
+                    let mut ck = cfg.make_client(&cfg.all());
+                    if let Err(e) = f(cli, &mut ck) {
+                        cfg.client_failed(e);
+                    }
+                })
+                .expect("cannot spawn a client thread");
+        }
+    });
+    cfg.check_clients();
+}
+
+/// `partitioner`: until `done`, splits the servers at random in two groups,
+/// then sleeps an election timeout plus 0..200 ms.
+pub fn partitioner(cfg: &KvHarness, done: &AtomicBool) {
+    while !done.load(Ordering::SeqCst) {
+        let sides: Vec<u64> = (0..cfg.n()).map(|_| cfg.rand_below(2)).collect();
+        let group = |g: u64| (0..cfg.n()).filter(|&j| sides[j] == g).collect::<Vec<usize>>();
+        cfg.partition(&group(0), &group(1));
+        thread::sleep(ELECTION_TIMEOUT + Duration::from_millis(cfg.rand_below(200)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The course's check, by substring search, for comparison.
+    fn slow(clnt: usize, v: &str, count: u64) -> Option<String> {
+        let mut lastoff = None;
+        for j in 0..count {
+            let wanted = format!("x {clnt} {j} y");
+            let Some(off) = v.find(&wanted) else {
+                return Some(format!("{clnt} missing element {wanted} in Append result {v}"));
+            };
+            if v.rfind(&wanted) != Some(off) {
+                return Some(format!("duplicate element {wanted} in Append result"));
+            }
+            if lastoff.is_some_and(|l| off <= l) {
+                return Some(format!("wrong order for element {wanted} in Append result"));
+            }
+            lastoff = Some(off);
+        }
+        None
+    }
+
+    #[test]
+    fn append_check_agrees_with_substring_search() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let tokens =
+            ["x 1 0 y", "x 1 1 y", "x 1 2 y", "x 1 10 y", "x 1 01 y", "x 11 1 y", "x 1 1", " y", "x 1 ", "1 y"];
+        for _ in 0..20_000 {
+            let n = rng.gen_range(0..8);
+            let v: String = (0..n).map(|_| tokens[rng.gen_range(0..tokens.len())]).collect();
+            for count in 0..4 {
+                assert_eq!(clnt_appends_error(1, &v, count), slow(1, &v, count), "{v:?} count {count}");
+            }
+        }
+        let good: String = (0..500).map(|j| format!("x 3 {j} y")).collect();
+        assert_eq!(clnt_appends_error(3, &good, 500), None);
+        assert!(clnt_appends_error(3, &good, 501).unwrap().contains("missing element x 3 500 y"));
+    }
+}
