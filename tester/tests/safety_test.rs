@@ -122,8 +122,9 @@ fn figure8_commit_rule_safety() {
 /// The election restriction (§5.4.1): a voter refuses a candidate whose log
 /// is less up-to-date than its own. S misses an entry X that the leader
 /// and F commit and apply; the leader crashes. S, which campaigned alone
-/// for a while, comes back with a newer term; F's own vote requests to S are
-/// held for a while, so that S's requests are the only ones in play. A
+/// for a while, comes back with a newer term: its latest vote request,
+/// held in the network meanwhile, reaches F at once, while F's own requests
+/// to S are held for 2 s, so that S's are the only ones in play. A
 /// voter without the restriction elects S, which puts its own entry where
 /// X is and commits it: the monitor sees two commands applied at one index.
 #[test]
@@ -135,14 +136,18 @@ fn election_restriction_safety() {
         cfg.one(Cmd::Int(401), servers, true);
         let l = cfg.check_one_leader();
         let (f, s) = ((l + 1) % servers, (l + 2) % servers);
+        // S is cut off; the vote requests it sends F meanwhile wait in the
+        // network.
+        cfg.hold(s, f, &["Raft.RequestVote"]);
         cfg.disconnect(s);
         cfg.one(Cmd::Int(402), 2, true);
-        // S campaigns alone for a while: its term grows past F's.
-        thread::sleep(ms(1500));
+        thread::sleep(ms(1000)); // S campaigns alone: its term grows past F's
         cfg.hold(f, s, &["Raft.RequestVote"]);
         cfg.crash1(l);
         cfg.connect(s);
-        // S's requests reach F; F's wait. A correct F elects no one yet.
+        // S's latest request (its newest term) reaches F first; F's own
+        // requests wait. A correct F refuses S and elects no one yet.
+        cfg.release(s, f, Release::NewestFirst);
         thread::sleep(ms(2000));
         cfg.release(f, s, Release::OldestFirst);
         // F (or, with the bug, S) leads; the new command follows X.
