@@ -162,3 +162,25 @@ fn main() {
         println!("  {s}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_test_and_why_come_from_libtests_list_and_the_first_panic() {
+        let out = "running 2 tests\ntest a_safety ... Test (safety): a ...\nthread 'test-body' panicked at t.rs:3:5:\n\
+                   no leader 5.0 s after ...\nFAILED\n\nfailures:\n\n---- a_safety stdout ----\n\nfailures:\n    \
+                   a_safety\n\ntest result: FAILED. 1 passed; 1 failed\n";
+        assert_eq!(failed_tests(out), ["a_safety"]);
+        assert_eq!(why_failed(out), "thread 'test-body' panicked at t.rs:3:5: | no leader 5.0 s after ...");
+    }
+
+    #[test]
+    fn a_process_ended_by_the_tester_names_its_test_in_the_report() {
+        let out = "test b_safety ... Test (safety): b ...\n\ntester: FAIL: safety: two leaders in term 2: ...\n\
+                   tester: test: b_safety\ntester: ending the process (exit status 2)\n";
+        assert_eq!(failed_tests(out), ["b_safety"]);
+        assert!(why_failed(out).starts_with("tester: FAIL: safety: two leaders in term 2"), "{}", why_failed(out));
+    }
+}
