@@ -23,9 +23,9 @@
 //!   those of some methods) until [`Network::release`] delivers them, one
 //!   after another, oldest or newest first ([`Release`]);
 //!   [`Network::release_one`] delivers one and keeps holding;
-//!   [`Network::held`] lists what waits. Not in the course's labrpc: the Raft safety suite
-//!   uses it to deliver an old message after newer ones, or a vote request
-//!   at a chosen moment.
+//!   [`Network::held`] lists what waits. Not in the course's labrpc: the
+//!   Raft safety suite uses it to deliver an old message after newer ones,
+//!   or a vote request at a chosen moment.
 //! - [`Network::count`] (RPCs a server received), [`Network::total_count`]
 //!   (calls sent), [`Network::total_bytes`] (argument bytes on send, reply
 //!   bytes on delivery).

@@ -42,8 +42,9 @@
 //! test, sampled every [`LEADER_SAMPLE`]; each peer's applied sequence never
 //! going back or repeating, across snapshots and restarts; no two peers
 //! applying different commands at an index), and controls of single links
-//! ([`Harness::cut`], [`Harness::hold`], [`Harness::release`]). The course's
-//! tests never turn them on.
+//! ([`Harness::cut`], [`Harness::heal`], [`Harness::hold`],
+//! [`Harness::release`], [`Harness::release_one`]). The course's tests never
+//! use them.
 //!
 //! # The Raft the tester drives
 //! The tester uses only the Raft API documented at the top of the `raft`
