@@ -14,7 +14,7 @@ help:
 	@echo "make test        unit tests of every crate, then the whole Lab 3 suite once"
 	@echo "make test-3A     one part of Lab 3 (also test-3B, test-3C, test-3D); make test-lab3 runs all 28"
 	@echo "make test-4A     one part of Lab 4 (also test-4B); make test-lab4 runs all 23"
-	@echo "make test-safety the safety suite (~20 s): scenarios and monitors that catch classic Raft bugs the 28 miss"
+	@echo "make test-safety the safety suite (~25 s): scenarios and monitors that catch classic Raft bugs the 28 miss"
 	@echo "make plants-safety  each planted bug class of tools/plants/safety against the course's 28 and the safety suite (N=$(PLANT_N) runs each; long)"
 	@echo "make stress      N runs of each test of TESTS with P workers (N=$(N) P=$(P) TESTS='$(TESTS)')"
 	@echo "make grade       per-test pass/fail and time, per-part wall/CPU, against the course's limits"

@@ -175,3 +175,23 @@ fn a_snapshot_that_moves_a_peer_back_ends_a_safety_test() {
         assert!(out.stderr.contains(want), "missing {want:?} in\n{}", out.all());
     }
 }
+
+/// A cut link stays cut when either peer is connected again, until healed:
+/// with S2 disconnected and S0-S1 cut, no request reaches S1.
+#[test]
+fn a_cut_link_stays_cut_across_connect_until_healed() {
+    run(|| {
+        let cfg = Config::safety(3, false, false);
+        cfg.disconnect(2);
+        cfg.cut(0, 1);
+        cfg.connect(0);
+        cfg.connect(1);
+        thread::sleep(Duration::from_millis(300)); // messages sent before the cut land
+        let before = cfg.rpc_count(1);
+        thread::sleep(Duration::from_millis(1500)); // S0 campaigns, at least twice
+        assert_eq!(cfg.rpc_count(1), before, "a request crossed the cut link S0 -> S1");
+        cfg.heal(0, 1);
+        thread::sleep(Duration::from_millis(1500));
+        assert!(cfg.rpc_count(1) > before, "no request reached S1 after the link was healed");
+    })
+}
