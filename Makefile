@@ -15,7 +15,7 @@ help:
 	@echo "make test-3A     one part of Lab 3 (also test-3B, test-3C, test-3D); make test-lab3 runs all 28"
 	@echo "make test-4A     one part of Lab 4 (also test-4B); make test-lab4 runs all 23"
 	@echo "make test-safety the safety suite (~25 s): scenarios and monitors that catch classic Raft bugs the 28 miss"
-	@echo "make plants-safety  each planted bug class of tools/plants/safety against the course's 28 and the safety suite (N=$(PLANT_N) runs each; long)"
+	@echo "make plants-safety  each planted bug class of tools/plants/safety against the course's 28 and the safety suite, and correct variants against the safety suite (PLANT_N=$(PLANT_N) runs each; long)"
 	@echo "make stress      N runs of each test of TESTS with P workers (N=$(N) P=$(P) TESTS='$(TESTS)')"
 	@echo "make grade       per-test pass/fail and time, per-part wall/CPU, against the course's limits"
 	@echo "make bench-lab3  the whole suite once: per-test time/RPCs/bytes, suite wall/CPU/max RSS"
@@ -58,10 +58,12 @@ test-safety:
 
 # The README's table: each bug class of tools/plants/safety planted in a
 # scratch copy, the course's suite and the safety suite run PLANT_N times
-# each on it (the course's suite is ~5 min a run).
+# each on it (the course's suite is ~5 min a run); and the correct variants
+# of tools/plants/correct, which the safety suite must pass.
 PLANT_N ?= 3
 plants-safety:
 	$(CARGO) run --release -q -p tools --bin plant -- tools/plants/safety/*.plant --suite safety_test -n $(PLANT_N)
+	$(CARGO) run --release -q -p tools --bin plant -- tools/plants/correct/*.plant --suite safety_test -n $(PLANT_N)
 	$(CARGO) run --release -q -p tools --bin plant -- tools/plants/safety/*.plant --suite raft_test -n $(PLANT_N) -p 2
 
 # The tester against other Rafts, each in a scratch copy of the kit built
