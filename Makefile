@@ -3,6 +3,7 @@
 CARGO ?= cargo
 SUITE = $(CARGO) test --release -p tester --test raft_test --
 KV_SUITE = $(CARGO) test --release -p tester --test kvraft_test --
+SAFETY = $(CARGO) test --release -p tester --test safety_test --
 RUN_SUITE = --test-threads=1 --nocapture
 TOOL = $(CARGO) run --release -q -p tools --bin
 # Tests to stress: parts (3A, 4B), labs (lab3, lab4), `all`, test names.
@@ -18,7 +19,7 @@ SUBMISSIONS ?=
 # Where `make handout` writes the student kit.
 DEST ?=
 
-.PHONY: help test unit test-3A test-3B test-3C test-3D test-lab3 test-4A test-4B test-lab4 check-plants \
+.PHONY: help test unit test-3A test-3B test-3C test-3D test-lab3 test-4A test-4B test-lab4 test-safety plants-safety check-plants \
 	check-handout check-grader handout stress race stress-list grade bench-lab3 bench-labrpc bench-porcupine \
 	viz-check loom miri lint doc
 
@@ -28,6 +29,9 @@ help:
 	@echo "  make unit           unit tests of every crate"
 	@echo "  make test-3A        one part of Lab 3 (also test-3B, test-3C, test-3D); make test-lab3 runs all 28"
 	@echo "  make test-4A        one part of Lab 4 (also test-4B); make test-lab4 runs all 23"
+	@echo "  make test-safety    the safety suite (~25 s): scenarios and monitors that catch classic Raft bugs the 28 miss"
+	@echo "  make plants-safety  each planted bug class of tools/plants/safety against the course's 28 and the safety"
+	@echo "                      suite, and correct variants against the safety suite (PLANT_N=$(PLANT_N) runs each; long)"
 	@echo "  make loom           model checks of the concurrency kernels (loom)"
 	@echo "  make viz-check      porcupine's timeline page loaded in headless Chromium, its DOM checked"
 	@echo "  make miri           unit tests and two 3-peer scenarios under Miri (nightly)"
@@ -76,9 +80,27 @@ test-4B:
 test-lab4:
 	$(KV_SUITE) $(RUN_SUITE)
 
+
+# The safety suite (tester/tests/safety_test.rs, names ending _safety): not
+# part of the course's 28. Stress it with
+# `dstest --test-target safety_test -n 200 -p 16 all`.
+test-safety:
+	$(SAFETY) _safety $(RUN_SUITE)
+
+# The README's table: each bug class of tools/plants/safety planted in a
+# scratch copy, the course's suite and the safety suite run PLANT_N times
+# each on it (the course's suite is ~5 min a run); and the correct variants
+# of tools/plants/correct, which the safety suite must pass.
+PLANT_N ?= 3
+plants-safety:
+	$(CARGO) run --release -q -p tools --bin plant -- tools/plants/safety/*.plant --suite safety_test -n $(PLANT_N)
+	$(CARGO) run --release -q -p tools --bin plant -- tools/plants/correct/*.plant --suite safety_test -n $(PLANT_N)
+	$(CARGO) run --release -q -p tools --bin plant -- tools/plants/safety/*.plant --suite raft_test -n $(PLANT_N) -p 2
+
 # The tester against other Rafts, each in a scratch copy of the kit built
 # into target/scratch: a planted 3D deadlock must be reported as hung with
-# stacks, and the student skeleton must compile and fail cleanly.
+# stacks, the student skeleton must compile and fail cleanly, and each bug
+# class of tools/plants/safety must fail its safety scenario naming the rule.
 check-plants:
 	$(CARGO) test -p tools --test scratch_kits -- --ignored --test-threads=1
 

@@ -19,6 +19,13 @@
 //!   starts disabled.
 //! - [`Network::reliable`], [`Network::long_delays`],
 //!   [`Network::long_reordering`].
+//! - [`Network::hold`] holds back the requests sent on one end (all, or
+//!   those of some methods) until [`Network::release`] delivers them, one
+//!   after another, oldest or newest first ([`Release`]);
+//!   [`Network::release_one`] delivers one and keeps holding;
+//!   [`Network::held`] lists what waits. Not in the course's labrpc: the
+//!   Raft safety suite uses it to deliver an old message after newer ones,
+//!   or a vote request at a chosen moment.
 //! - [`Network::count`] (RPCs a server received), [`Network::total_count`]
 //!   (calls sent), [`Network::total_bytes`] (argument bytes on send, reply
 //!   bytes on delivery).
@@ -43,7 +50,13 @@
 //!    200 + r ms, r uniform in 0..=(uniform in 0..2000).
 //! 6. Otherwise the reply is delivered at once.
 //!
-//! A call always returns eventually unless its handler never returns.
+//! A request sent on a held end (and of a held method) waits before step 1.
+//! Released, it goes through steps 1 and 3 to 6 on the releasing thread's
+//! job, without step 1's and step 2's delays; step 2's loss still applies.
+//! [`Network::cleanup`] fails the requests still held.
+//!
+//! A call always returns eventually unless its handler never returns (or
+//! it is held and never released before the network is cleaned up).
 //!
 //! # Errors
 //! [`RpcError::Failed`] is the lab's `ok == false`: the message or its reply
@@ -97,7 +110,7 @@ mod server;
 
 pub use end::ClientEnd;
 pub use executor::ExecutorStats;
-pub use network::Network;
+pub use network::{Network, Release};
 pub use seed::{env_seed, peer_rng, SEED_VAR};
 pub use server::{Server, Service};
 

@@ -8,6 +8,7 @@ use crate::registry::{Registry, Route};
 use crate::sync::Mutex;
 use crate::{ClientEnd, RpcError, Server};
 use rand::Rng;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -21,6 +22,25 @@ pub(crate) struct Shared {
     total_count: AtomicU64,
     total_bytes: AtomicU64,
     pub(crate) errors: Arc<ErrorSink>,
+    /// Ends whose requests the network holds back (see [`Network::hold`]).
+    held: Mutex<HashMap<Arc<str>, Held>>,
+}
+
+/// A held end: which methods it holds (all if empty) and the requests it
+/// holds, oldest first.
+#[derive(Default)]
+struct Held {
+    methods: Vec<String>,
+    queue: Vec<(Arc<str>, Vec<u8>, Completion)>,
+}
+
+/// The order [`Network::release`] delivers held requests in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Release {
+    /// In the order they were sent.
+    OldestFirst,
+    /// The last one sent first: an old message arrives after newer ones.
+    NewestFirst,
 }
 
 struct Request {
@@ -86,6 +106,15 @@ impl Shared {
     pub(crate) fn send(self: &Arc<Self>, end: &Arc<str>, meth: Arc<str>, args: Vec<u8>, done: Completion) {
         self.total_count.fetch_add(1, Ordering::Relaxed);
         self.total_bytes.fetch_add(args.len() as u64, Ordering::Relaxed);
+        {
+            let mut held = self.held.lock().expect("labrpc hold lock poisoned");
+            if let Some(h) = held.get_mut(end) {
+                if h.methods.is_empty() || h.methods.iter().any(|m| **m == *meth) {
+                    h.queue.push((meth, args, done));
+                    return;
+                }
+            }
+        }
         match self.registry.route(end) {
             Route::Lost { delay_ms } => {
                 self.exec.after(Duration::from_millis(delay_ms), Box::new(move || done.fail()));
@@ -95,6 +124,21 @@ impl Shared {
                     Request { end: Arc::clone(end), meth, args, server_name, server, unreliable, long_reordering };
                 let me = Arc::clone(self);
                 self.exec.after(Duration::from_millis(delay_ms), Box::new(move || me.deliver(req, done)));
+            }
+        }
+    }
+
+    /// A released request: routed now (step 1 without its delay: to a
+    /// disabled end or a server that is gone it fails at once), then
+    /// delivered here, on the calling thread, without the unreliable
+    /// network's delay.
+    fn deliver_released(self: &Arc<Self>, end: &Arc<str>, meth: Arc<str>, args: Vec<u8>, done: Completion) {
+        match self.registry.route(end) {
+            Route::Lost { .. } => done.fail(),
+            Route::Deliver { server_name, server, unreliable, long_reordering, .. } => {
+                let req =
+                    Request { end: Arc::clone(end), meth, args, server_name, server, unreliable, long_reordering };
+                self.deliver(req, done);
             }
         }
     }
@@ -189,6 +233,7 @@ impl Network {
             total_count: AtomicU64::new(0),
             total_bytes: AtomicU64::new(0),
             errors,
+            held: Mutex::new(HashMap::new()),
         });
         Network { shared, seed }
     }
@@ -287,6 +332,68 @@ impl Network {
         self.shared.errors.set_hook(Arc::new(hook));
     }
 
+    /// Holds back the requests sent on `end` whose method (`"Service.Method"`)
+    /// is one of `methods`, or every request if `methods` is empty: they wait
+    /// in the network, neither delivered nor failed, until
+    /// [`Network::release`] (a message stuck in a router's queue). Other
+    /// requests on the end go as usual. Calling it again replaces the
+    /// methods and keeps what is held. The end need not exist yet.
+    pub fn hold(&self, end: &str, methods: &[&str]) {
+        let mut held = self.shared.held.lock().expect("labrpc hold lock poisoned");
+        let h = held.entry(Arc::from(end)).or_default();
+        h.methods = methods.iter().map(|m| m.to_string()).collect();
+    }
+
+    /// The methods of the requests held on `end`, oldest first.
+    pub fn held(&self, end: &str) -> Vec<String> {
+        let held = self.shared.held.lock().expect("labrpc hold lock poisoned");
+        held.get(end).map_or_else(Vec::new, |h| h.queue.iter().map(|(m, _, _)| m.to_string()).collect())
+    }
+
+    /// Stops holding requests on `end` and delivers the ones it held, in
+    /// `order`, one after another: each handler returns before the next
+    /// request reaches the server. Each is routed when released: one whose
+    /// end is disabled, or whose server is gone, fails at once. Returns how
+    /// many were released.
+    pub fn release(&self, end: &str, order: Release) -> usize {
+        let Some(h) = self.shared.held.lock().expect("labrpc hold lock poisoned").remove(end) else { return 0 };
+        let mut queue = h.queue;
+        if order == Release::NewestFirst {
+            queue.reverse();
+        }
+        let n = queue.len();
+        if n > 0 {
+            let (me, end) = (Arc::clone(&self.shared), Arc::<str>::from(end));
+            self.shared.exec.spawn(Box::new(move || {
+                for (meth, args, done) in queue {
+                    me.deliver_released(&end, meth, args, done);
+                }
+            }));
+        }
+        n
+    }
+
+    /// Delivers one of the requests held on `end`, the oldest or the newest
+    /// (`which`), and keeps holding the others and what comes next. False if
+    /// none was held.
+    pub fn release_one(&self, end: &str, which: Release) -> bool {
+        let one = {
+            let mut held = self.shared.held.lock().expect("labrpc hold lock poisoned");
+            let Some(h) = held.get_mut(end) else { return false };
+            if h.queue.is_empty() {
+                return false;
+            }
+            match which {
+                Release::OldestFirst => h.queue.remove(0),
+                Release::NewestFirst => h.queue.pop().expect("not empty"),
+            }
+        };
+        let (me, end) = (Arc::clone(&self.shared), Arc::<str>::from(end));
+        let (meth, args, done) = one;
+        self.shared.exec.spawn(Box::new(move || me.deliver_released(&end, meth, args, done)));
+        true
+    }
+
     /// Thread and timer figures of this network.
     pub fn stats(&self) -> ExecutorStats {
         self.shared.exec.stats()
@@ -295,6 +402,9 @@ impl Network {
     /// Stops the network's threads, forgets its servers and fails every call
     /// in flight. Idempotent.
     pub fn cleanup(&self) {
+        // Held requests fail (their completions run) outside the lock.
+        let held = std::mem::take(&mut *self.shared.held.lock().expect("labrpc hold lock poisoned"));
+        drop(held);
         self.shared.registry.clear();
         self.shared.exec.shutdown();
     }

@@ -1,7 +1,7 @@
 //! The course's labrpc self-tests, ported, plus the behaviours the Raft
 //! tester relies on (long delays, reordering, killed servers, thread thrift).
 
-use labrpc::{ClientEnd, Network, RpcError, Server, Service};
+use labrpc::{ClientEnd, Network, Release, RpcError, Server, Service};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -464,4 +464,126 @@ fn hundred_thousand_delayed_messages_use_few_threads() {
     assert!(wall < Duration::from_secs(12), "took {wall:?}");
     assert!(peak.load(Ordering::Relaxed) < 40, "peak threads {}", peak.load(Ordering::Relaxed));
     assert!(stats.peak_workers <= 24, "peak workers {}", stats.peak_workers);
+}
+
+// ---- hold and release (not in the course's labrpc; the safety suite's control)
+
+/// Sends `x` on `e` to Handler2 without blocking; its result goes to `tx`.
+fn send2(e: &ClientEnd, x: i64, tx: &mpsc::Sender<(i64, Result<String, RpcError>)>) {
+    let tx = tx.clone();
+    e.call_with("JunkServer.Handler2", &x, move |r: Result<String, RpcError>| tx.send((x, r)).unwrap());
+}
+
+#[test]
+fn held_requests_wait_and_are_released_one_by_one_in_either_order() {
+    for (order, expect) in [(Release::OldestFirst, vec![1, 2, 3]), (Release::NewestFirst, vec![3, 2, 1])] {
+        let (net, e, j) = one_end(31);
+        net.hold("end1-99", &[]);
+        let (tx, rx) = mpsc::channel();
+        for x in 1..=3 {
+            send2(&e, x, &tx);
+        }
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "a held request neither arrives nor fails");
+        assert!(j.log2.lock().unwrap().is_empty());
+        assert_eq!(net.held("end1-99"), ["JunkServer.Handler2"; 3]);
+        assert_eq!(net.count("server99"), 0);
+        assert_eq!(net.release("end1-99", order), 3);
+        for _ in 0..3 {
+            let (x, r) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+            assert_eq!(r, Ok(format!("handler2-{x}")));
+        }
+        assert_eq!(*j.log2.lock().unwrap(), expect, "{order:?}: handlers ran one after another in this order");
+        assert!(net.held("end1-99").is_empty());
+        // No longer held.
+        assert_eq!(e.call::<_, String>("JunkServer.Handler2", &9i64), Ok("handler2-9".into()));
+    }
+}
+
+#[test]
+fn release_one_delivers_the_newest_or_oldest_and_keeps_holding() {
+    let (net, e, j) = one_end(36);
+    net.hold("end1-99", &[]);
+    let (tx, rx) = mpsc::channel();
+    for x in 1..=3 {
+        send2(&e, x, &tx);
+    }
+    assert!(net.release_one("end1-99", Release::NewestFirst));
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), (3, Ok("handler2-3".into())));
+    assert!(net.release_one("end1-99", Release::OldestFirst));
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), (1, Ok("handler2-1".into())));
+    send2(&e, 4, &tx);
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "still held");
+    assert_eq!(net.held("end1-99"), ["JunkServer.Handler2"; 2]);
+    assert_eq!(net.release("end1-99", Release::OldestFirst), 2);
+    let mut rest: Vec<i64> = (0..2).map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap().0).collect();
+    rest.sort_unstable();
+    assert_eq!(rest, [2, 4]);
+    assert_eq!(*j.log2.lock().unwrap(), [3, 1, 2, 4]);
+    assert!(!net.release_one("end1-99", Release::OldestFirst), "nothing held");
+}
+
+#[test]
+fn a_hold_of_some_methods_lets_the_others_through() {
+    let (net, e, j) = one_end(32);
+    net.hold("end1-99", &["JunkServer.Handler2"]);
+    let (tx, rx) = mpsc::channel();
+    send2(&e, 7, &tx);
+    assert_eq!(e.call::<_, i64>("JunkServer.Handler1", "42"), Ok(42), "Handler1 is not held");
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    assert_eq!(*j.log1.lock().unwrap(), ["42"]);
+    assert_eq!(net.held("end1-99"), ["JunkServer.Handler2"]);
+    net.release("end1-99", Release::OldestFirst);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), (7, Ok("handler2-7".into())));
+}
+
+#[test]
+fn a_hold_set_before_the_end_exists_applies_to_it() {
+    let net = Network::with_seed(33);
+    net.hold("late", &[]);
+    let (rs, j) = junk_server();
+    net.add_server("s", rs);
+    let e = net.make_end("late");
+    net.connect("late", "s");
+    net.enable("late", true);
+    let (tx, rx) = mpsc::channel();
+    send2(&e, 5, &tx);
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    assert_eq!(net.release("late", Release::NewestFirst), 1);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), (5, Ok("handler2-5".into())));
+    assert_eq!(*j.log2.lock().unwrap(), [5]);
+}
+
+#[test]
+fn released_requests_to_a_disabled_end_or_a_deleted_server_fail_at_once() {
+    let (net, e, j) = one_end(34);
+    net.long_delays(true);
+    net.hold("end1-99", &[]);
+    let (tx, rx) = mpsc::channel();
+    send2(&e, 1, &tx);
+    net.enable("end1-99", false);
+    let t0 = Instant::now();
+    net.release("end1-99", Release::OldestFirst);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), (1, Err(RpcError::Failed)));
+    assert!(t0.elapsed() < Duration::from_secs(1), "no long delay for a released request");
+    net.enable("end1-99", true);
+    net.hold("end1-99", &[]);
+    send2(&e, 2, &tx);
+    net.delete_server("server99");
+    net.release("end1-99", Release::OldestFirst);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), (2, Err(RpcError::Failed)));
+    assert!(j.log2.lock().unwrap().is_empty(), "no handler ran");
+}
+
+#[test]
+fn cleanup_fails_held_requests() {
+    let (net, e, _) = one_end(35);
+    net.hold("end1-99", &[]);
+    let (tx, rx) = mpsc::channel();
+    send2(&e, 1, &tx);
+    send2(&e, 2, &tx);
+    net.cleanup();
+    for _ in 0..2 {
+        assert_eq!(rx.recv_timeout(Duration::from_secs(1)).unwrap().1, Err(RpcError::Failed));
+    }
+    assert_eq!(net.release("end1-99", Release::OldestFirst), 0);
 }

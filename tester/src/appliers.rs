@@ -96,8 +96,37 @@ pub(crate) fn run(cfg: &Harness, i: usize, rf: &Raft, rx: Receiver<ApplyMsg>, st
     RETIRED.lock().unwrap_or_else(PoisonError::into_inner).push(rx);
 }
 
+/// The safety suite's apply monitor (`Config::safety`), before the
+/// course's checks: the error, if any. `None` when it is off.
+fn monitor(cfg: &Harness, i: usize, m: &ApplyMsg, snapshot: bool) -> Option<String> {
+    let mut p = cfg.lock();
+    let mon = p.monitor.as_mut()?;
+    match m {
+        // Index 0 and undecodable commands: the course's checks name them.
+        ApplyMsg::Command { index: 0, .. } => None,
+        ApplyMsg::Command { index, term, command } => {
+            let cmd = labgob::decode::<Cmd>(command).ok()?;
+            mon.command(i, *index, *term, &cmd).err()
+        }
+        ApplyMsg::Snapshot { index, data, .. } if snapshot => match labgob::decode::<(u64, Vec<Option<Cmd>>)>(data) {
+            Ok((_, xlog)) => mon.snapshot(i, *index, Some(&xlog)).err(),
+            Err(e) => Some(format!(
+                "safety: S{i} delivered a snapshot through index {index} whose data ({} bytes) is not a \
+                     snapshot the service made: {e}. §7: the snapshot is persistent state (saved with the Raft \
+                     state, read back on restart) and InstallSnapshot carries the service's bytes as they were \
+                     passed to snapshot().",
+                data.len()
+            )),
+        },
+        ApplyMsg::Snapshot { index, .. } => mon.snapshot(i, *index, None).err(),
+    }
+}
+
 /// Checks and records one message; the error, if any.
 fn apply(cfg: &Harness, i: usize, rf: &Raft, m: ApplyMsg, snapshot: bool) -> Option<String> {
+    if let Some(e) = monitor(cfg, i, &m, snapshot) {
+        return Some(e);
+    }
     match m {
         ApplyMsg::Snapshot { index, data, .. } if snapshot => {
             cfg.lock().applied.ingest_snap(i, &data, Some(index)).err()

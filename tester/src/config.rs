@@ -1,14 +1,16 @@
 //! `config.go`: the network, the peers, and the checks the tests call.
 
 use crate::appliers::{self, Applied, Stop};
+use crate::safety::{ApplyLog, LeaderLog, LEADER_SAMPLE};
 use crate::{fatal, watchdog, Cmd, CURRENT};
+use crossbeam::channel::{Receiver, RecvTimeoutError, Sender};
 use lablog::tlog;
-use labrpc::{Network, Server};
+use labrpc::{Network, Release, Server};
 use persister::Persister;
 use raft::Raft;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -30,6 +32,19 @@ pub(crate) struct Peers {
     pub(crate) endnames: Vec<Option<Vec<String>>>,
     pub(crate) applied: Applied,
     appliers: Vec<Option<(Stop, JoinHandle<()>)>>,
+    /// The safety suite's apply monitor (`Config::safety`); `None` in the
+    /// course's tests.
+    pub(crate) monitor: Option<ApplyLog>,
+}
+
+/// The safety suite's controls of single links between peers.
+#[derive(Default)]
+struct Links {
+    /// Cut links (smaller peer first): `connect` does not enable them.
+    cuts: HashSet<(usize, usize)>,
+    /// Held links (from, to), with the methods held (all if empty); kept
+    /// for the ends a restart of `from` makes.
+    holds: HashMap<(usize, usize), Vec<String>>,
 }
 
 struct Mark {
@@ -50,6 +65,9 @@ pub struct Harness {
     finished: AtomicBool,
     pub(crate) mu: Mutex<Peers>,
     mark: Mutex<Mark>,
+    links: Mutex<Links>,
+    /// The leader monitor's stop signal and its exit notice (`Config::safety`).
+    leader_monitor: Mutex<Option<(Sender<()>, Receiver<()>)>>,
 }
 
 /// The test harness for one test (`make_config`). Dropping it cleans up,
@@ -87,6 +105,20 @@ impl Config {
     /// its panics are ordinary failures, while a panic on any other thread
     /// still ends the process with a report.
     pub fn new(n: usize, unreliable: bool, snapshot: bool) -> Config {
+        Config::make(n, unreliable, snapshot, false)
+    }
+
+    /// [`Config::new`] for the safety suite, with its monitors always on
+    /// (see the `safety` module): at most one leader per term over the whole
+    /// test, sampled every 5 ms; each peer's applied sequence never going
+    /// back or repeating; no peer applying a command that differs from what
+    /// another applied at that index. A violation ends the test at once,
+    /// naming the rule.
+    pub fn safety(n: usize, unreliable: bool, snapshot: bool) -> Config {
+        Config::make(n, unreliable, snapshot, true)
+    }
+
+    fn make(n: usize, unreliable: bool, snapshot: bool, monitors: bool) -> Config {
         lablog::init_or_panic();
         fatal::install();
         if !fatal::is_test_thread() {
@@ -113,8 +145,11 @@ impl Config {
                 endnames: vec![None; n],
                 applied: Applied::new(n),
                 appliers: (0..n).map(|_| None).collect(),
+                monitor: monitors.then(|| ApplyLog::new(n)),
             }),
             mark: Mutex::new(Mark { t0: Instant::now(), rpcs0: 0, bytes0: 0, max_index0: 0 }),
+            links: Mutex::new(Links::default()),
+            leader_monitor: Mutex::new(None),
         });
         *CURRENT.lock().unwrap() = Some(Arc::downgrade(&inner));
         let cfg = Config { inner };
@@ -126,7 +161,43 @@ impl Config {
         for i in 0..n {
             cfg.connect(i);
         }
+        if monitors {
+            cfg.start_leader_monitor();
+        }
         cfg
+    }
+
+    /// Samples every running peer's `get_state()` every [`LEADER_SAMPLE`]
+    /// until cleanup; two peers leading one term end the test.
+    fn start_leader_monitor(&self) {
+        let (stop_tx, stop_rx) = crossbeam::channel::bounded::<()>(0);
+        let (done_tx, done_rx) = crossbeam::channel::bounded::<()>(0);
+        let h = Arc::clone(&self.inner);
+        thread::Builder::new()
+            .name("tester-leaders".into())
+            .spawn(move || {
+                let _done = done_tx;
+                let mut log = LeaderLog::default();
+                while let Err(RecvTimeoutError::Timeout) = stop_rx.recv_timeout(LEADER_SAMPLE) {
+                    let peers: Vec<(usize, Raft)> = {
+                        let p = h.lock();
+                        p.rafts.iter().enumerate().filter_map(|(i, r)| r.clone().map(|r| (i, r))).collect()
+                    };
+                    for (i, rf) in peers {
+                        let (term, leader) = rf.get_state();
+                        if leader {
+                            if let Err(e) = log.observe(i, term, h.start.elapsed()) {
+                                if !h.finished.load(Ordering::SeqCst) {
+                                    tlog!("FAIL {e}");
+                                    fatal::die(&e, false);
+                                }
+                            }
+                        }
+                    }
+                }
+            })
+            .expect("cannot spawn the leader monitor");
+        *self.leader_monitor.lock().unwrap() = Some((stop_tx, done_rx));
     }
 }
 
@@ -234,6 +305,11 @@ impl Harness {
         tlog!("start S{i}");
         step(format!("start S{i}"));
         let names: Vec<String> = (0..self.n).map(|_| self.rand_string(20)).collect();
+        for ((from, to), methods) in &self.links.lock().unwrap().holds {
+            if *from == i {
+                self.net.hold(&names[*to], &methods.iter().map(String::as_str).collect::<Vec<_>>());
+            }
+        }
         let ends = names
             .iter()
             .enumerate()
@@ -254,6 +330,10 @@ impl Harness {
                     drop(p);
                     fatal(e);
                 }
+            }
+            let from = p.applied.last_applied[i];
+            if let Some(m) = p.monitor.as_mut() {
+                m.restart(i, from);
             }
             p.saved[i] = Some(Arc::clone(&persister));
             persister
@@ -296,6 +376,14 @@ impl Harness {
     /// Stops everything: appliers' waits, all peers, the network.
     pub fn cleanup(&self) {
         self.finished.store(true, Ordering::SeqCst);
+        let monitor = self.leader_monitor.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((stop, done)) = monitor {
+            drop(stop);
+            // It may be inside a peer's get_state(): never wait on a peer
+            // for long (the watchdog reports a stuck teardown).
+            step("teardown: stopping the leader monitor".into());
+            let _ = done.recv_timeout(Duration::from_secs(1));
+        }
         let (rafts, appliers): (Vec<_>, Vec<_>) = {
             let mut p = self.lock();
             (p.rafts.iter_mut().map(|r| r.take()).collect(), p.appliers.iter_mut().map(|a| a.take()).collect())
@@ -327,12 +415,13 @@ impl Harness {
     }
 
     fn set_enabled(&self, i: usize, enabled: bool) {
+        let cuts = self.links.lock().unwrap().cuts.clone();
         let p = self.lock();
         for j in 0..self.n {
             // Outgoing ends; incoming ends.
             let pairs = [(i, j), (j, i)];
             for (from, to) in pairs {
-                if enabled && !p.connected[j] {
+                if enabled && (!p.connected[j] || cuts.contains(&(i.min(j), i.max(j)))) {
                     continue;
                 }
                 if let Some(names) = &p.endnames[from] {
@@ -356,6 +445,75 @@ impl Harness {
         step(format!("disconnect S{i}"));
         self.lock().connected[i] = false;
         self.set_enabled(i, false);
+    }
+
+    /// Cuts the link between peers `i` and `j`, both ways (a partial
+    /// partition): [`Harness::connect`] leaves it cut until
+    /// [`Harness::heal`]. For the safety suite.
+    pub fn cut(&self, i: usize, j: usize) {
+        tlog!("cut S{i} <-> S{j}");
+        step(format!("cut S{i} <-> S{j}"));
+        self.links.lock().unwrap().cuts.insert((i.min(j), i.max(j)));
+        let p = self.lock();
+        for (from, to) in [(i, j), (j, i)] {
+            if let Some(names) = &p.endnames[from] {
+                self.net.enable(&names[to], false);
+            }
+        }
+    }
+
+    /// Restores a link cut by [`Harness::cut`] (if both peers are connected).
+    pub fn heal(&self, i: usize, j: usize) {
+        tlog!("heal S{i} <-> S{j}");
+        step(format!("heal S{i} <-> S{j}"));
+        self.links.lock().unwrap().cuts.remove(&(i.min(j), i.max(j)));
+        let p = self.lock();
+        if p.connected[i] && p.connected[j] {
+            for (from, to) in [(i, j), (j, i)] {
+                if let Some(names) = &p.endnames[from] {
+                    self.net.enable(&names[to], true);
+                }
+            }
+        }
+    }
+
+    /// Holds back the requests peer `from` sends to peer `to` whose method
+    /// is one of `methods` (e.g. `"Raft.InstallSnapshot"`; all if empty):
+    /// they wait in the network until [`Harness::release`], also those sent
+    /// after `from` restarts. For the safety suite.
+    pub fn hold(&self, from: usize, to: usize, methods: &[&str]) {
+        tlog!("hold S{from} -> S{to} {methods:?}");
+        step(format!("hold S{from} -> S{to} {methods:?}"));
+        self.links.lock().unwrap().holds.insert((from, to), methods.iter().map(|m| m.to_string()).collect());
+        if let Some(names) = &self.lock().endnames[from] {
+            self.net.hold(&names[to], methods);
+        }
+    }
+
+    /// The methods of the requests held from `from` to `to`, oldest first.
+    pub fn held(&self, from: usize, to: usize) -> Vec<String> {
+        self.lock().endnames[from].as_ref().map_or_else(Vec::new, |names| self.net.held(&names[to]))
+    }
+
+    /// Stops holding from `from` to `to` and delivers what was held, one
+    /// message after another, in `order`. Returns how many.
+    pub fn release(&self, from: usize, to: usize, order: Release) -> usize {
+        self.links.lock().unwrap().holds.remove(&(from, to));
+        let name = self.lock().endnames[from].as_ref().map(|names| names[to].clone());
+        let n = name.map_or(0, |name| self.net.release(&name, order));
+        tlog!("release S{from} -> S{to}: {n} messages, {order:?}");
+        step(format!("release S{from} -> S{to}: {n} messages, {order:?}"));
+        n
+    }
+
+    /// Delivers one message held from `from` to `to`, the oldest or the
+    /// newest, and keeps holding. False if none was held.
+    pub fn release_one(&self, from: usize, to: usize, which: Release) -> bool {
+        let name = self.lock().endnames[from].as_ref().map(|names| names[to].clone());
+        let done = name.is_some_and(|name| self.net.release_one(&name, which));
+        tlog!("release one S{from} -> S{to} ({which:?}): {done}");
+        step(format!("release one S{from} -> S{to} ({which:?})"));
+        done
     }
 
     /// RPCs received by peer `server`.

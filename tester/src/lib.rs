@@ -35,6 +35,17 @@
 //! tests in parallel) works; their 120 s count from when a test's turn
 //! comes.
 //!
+//! # The safety suite
+//! [`Config::safety`] makes the harness of the safety suite
+//! (`tests/safety_test.rs`, names ending `_safety`): the same harness with
+//! monitors that are always on (at most one leader per term over the whole
+//! test, sampled every [`LEADER_SAMPLE`]; each peer's applied sequence never
+//! going back or repeating, across snapshots and restarts; no two peers
+//! applying different commands at an index), and controls of single links
+//! ([`Harness::cut`], [`Harness::heal`], [`Harness::hold`],
+//! [`Harness::release`], [`Harness::release_one`]). The course's tests never
+//! use them.
+//!
 //! # The Raft the tester drives
 //! The tester uses only the Raft API documented at the top of the `raft`
 //! crate ("The contract with the tester"), so any Raft that follows it can
@@ -45,11 +56,14 @@ pub mod child;
 mod config;
 mod fatal;
 pub mod kv;
+mod safety;
 mod stacks;
 mod watchdog;
 
 pub use config::{Config, Harness};
 pub use fatal::EXIT_FATAL;
+pub use labrpc::Release;
+pub use safety::LEADER_SAMPLE;
 pub use watchdog::{run, time_limit, TEARDOWN_LIMIT, TEST_TIME_LIMIT, TIME_LIMIT_VAR};
 
 use serde::{Deserialize, Serialize};

@@ -114,3 +114,84 @@ fn a_bad_rpc_ends_the_process_at_once() {
         out.all()
     );
 }
+
+/// The safety suite's apply monitor (`Config::safety`): a peer that applies
+/// an index again ends the test at once, naming the rule. The course's
+/// harness (`Config::new`) does not look for it, as the Go tester does not:
+/// the same messages pass there.
+#[test]
+fn the_apply_monitor_is_on_only_in_the_safety_harness() {
+    if is_child() {
+        run(|| {
+            let safety = std::env::var("SAFETY").unwrap() == "1";
+            let cfg = if safety { Config::safety(3, false, false) } else { Config::new(3, false, false) };
+            cfg.begin("Test (T): a repeated apply");
+            let a = fake_applier(&cfg, 0);
+            a.send(command(1, 11)).unwrap();
+            a.send(command(1, 11)).unwrap();
+            a.send(command(2, 12)).unwrap();
+            cfg.end();
+        });
+        return;
+    }
+    let out = rerun("tests::the_apply_monitor_is_on_only_in_the_safety_harness", &[("SAFETY", "1")]);
+    assert_eq!(out.code, Some(EXIT_FATAL), "{}", out.all());
+    assert!(
+        out.stderr.contains(
+            "apply error: safety: S0 applied index 1 after it had applied through 1 (since its last restart)"
+        ),
+        "{}",
+        out.all()
+    );
+    let out = rerun("tests::the_apply_monitor_is_on_only_in_the_safety_harness", &[("SAFETY", "0")]);
+    assert_eq!(out.code, Some(0), "the course's harness does not check this\n{}", out.all());
+}
+
+/// A snapshot that moves a peer's service back ends a safety test at once,
+/// naming §7.
+#[test]
+fn a_snapshot_that_moves_a_peer_back_ends_a_safety_test() {
+    if is_child() {
+        run(|| {
+            let cfg = Config::safety(3, false, false);
+            cfg.begin("Test (T): a snapshot back");
+            let a = fake_applier(&cfg, 0);
+            a.send(command(1, 11)).unwrap();
+            a.send(command(2, 12)).unwrap();
+            a.send(ApplyMsg::Snapshot { index: 1, term: 1, data: Vec::new() }).unwrap();
+            thread::sleep(Duration::from_secs(20));
+        });
+        return;
+    }
+    let out = rerun("tests::a_snapshot_that_moves_a_peer_back_ends_a_safety_test", &[]);
+    assert_eq!(out.code, Some(EXIT_FATAL), "{}", out.all());
+    assert!(out.elapsed < Duration::from_secs(15), "{}", out.all());
+    for want in [
+        "tester: FAIL: thread 'fake-applier-0' panicked at tester/src/appliers.rs:",
+        "safety: S0 delivered a snapshot through index 1 after it had applied through 2",
+        "§7 and Figure 13",
+        "tester: test: tests::a_snapshot_that_moves_a_peer_back_ends_a_safety_test",
+    ] {
+        assert!(out.stderr.contains(want), "missing {want:?} in\n{}", out.all());
+    }
+}
+
+/// A cut link stays cut when either peer is connected again, until healed:
+/// with S2 disconnected and S0-S1 cut, no request reaches S1.
+#[test]
+fn a_cut_link_stays_cut_across_connect_until_healed() {
+    run(|| {
+        let cfg = Config::safety(3, false, false);
+        cfg.disconnect(2);
+        cfg.cut(0, 1);
+        cfg.connect(0);
+        cfg.connect(1);
+        thread::sleep(Duration::from_millis(300)); // messages sent before the cut land
+        let before = cfg.rpc_count(1);
+        thread::sleep(Duration::from_millis(1500)); // S0 campaigns, at least twice
+        assert_eq!(cfg.rpc_count(1), before, "a request crossed the cut link S0 -> S1");
+        cfg.heal(0, 1);
+        thread::sleep(Duration::from_millis(1500));
+        assert!(cfg.rpc_count(1) > before, "no request reached S1 after the link was healed");
+    })
+}

@@ -201,7 +201,23 @@ impl Kit {
     /// The build fails (the error carries the compiler's messages) or makes
     /// no such test executable.
     pub fn build_tests(&self, package: &str, test_target: &str, target_dir: &Path) -> Result<Build, String> {
-        let mut b = self.build(package, &[test_target], target_dir, false)?;
+        self.build_tests_in(package, test_target, target_dir, false)
+    }
+
+    /// [`Kit::build_tests`], in the release profile when `release` (the
+    /// profile the course's timing, `dstest` and the grader use; the Raft's
+    /// debug-only invariant checks are off, as in a student's build).
+    ///
+    /// # Errors
+    /// See [`Kit::build_tests`].
+    pub fn build_tests_in(
+        &self,
+        package: &str,
+        test_target: &str,
+        target_dir: &Path,
+        release: bool,
+    ) -> Result<Build, String> {
+        let mut b = self.build(package, &[test_target], target_dir, release)?;
         Ok(Build { exe: b.exes.remove(0), warnings: b.warnings })
     }
 
@@ -322,12 +338,23 @@ fn touch_tree(dir: &Path) -> Result<(), String> {
 /// # Errors
 /// The executable cannot be started, or its output cannot be read.
 pub fn run_test(exe: &Path, test: &str, env: &[(&str, &str)], limit: Duration) -> Result<TestRun, String> {
-    let log = std::env::temp_dir().join(format!("scratch-run-{}-{test}.log", std::process::id()));
+    run_exe(exe, &["--exact", test, "--nocapture", "--test-threads=1"], env, limit)
+}
+
+/// Runs `exe` with `args` (e.g. a whole suite: `--nocapture
+/// --test-threads=1`) and `env` added, killing it after `limit`.
+///
+/// # Errors
+/// The executable cannot be started, or its output cannot be read.
+pub fn run_exe(exe: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Result<TestRun, String> {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let log = std::env::temp_dir().join(format!("scratch-run-{}-{n}.log", std::process::id()));
     let file = fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
     let file2 = file.try_clone().map_err(|e| e.to_string())?;
     let t0 = Instant::now();
     let mut child = Command::new(exe)
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(file)
