@@ -272,7 +272,7 @@ pub fn grade(plans: &[LabPlan], s: &Settings, log_dir: &Path, say: &mut dyn FnMu
             .map(|name| TestResult {
                 name: name.clone(),
                 lab: plan.lab,
-                part: suite::part_of(name).unwrap_or_default(),
+                part: crate::labs::part_of_test(name).unwrap_or_default(),
                 runs: Vec::new(),
                 verdict: Verdict::Fail,
                 note: None,
@@ -285,7 +285,11 @@ pub fn grade(plans: &[LabPlan], s: &Settings, log_dir: &Path, say: &mut dyn FnMu
             for t in tests.iter_mut() {
                 if round == 1 && t.part != part {
                     part.clone_from(&t.part);
-                    let n = plan.tests.iter().filter(|n| suite::part_of(n).as_deref() == Some(part.as_str())).count();
+                    let n = plan
+                        .tests
+                        .iter()
+                        .filter(|n| crate::labs::part_of_test(n).as_deref() == Some(part.as_str()))
+                        .count();
                     say(format!("== {} part {part}: {n} test(s)", plan.lab.title));
                 }
                 let exe = match (&plan.exe, &plan.build_error) {

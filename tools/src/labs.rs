@@ -33,6 +33,8 @@ pub struct Lab {
     pub crates: &'static [&'static str],
     /// The course's limits for the whole lab.
     pub limits: Limits,
+    /// Run only when named (`safety`), never by `all` or by default.
+    pub opt_in: bool,
 }
 
 /// Lab 3: Raft. The course calls 6 minutes of real time and 1 minute of CPU
@@ -83,6 +85,7 @@ pub const LAB3: Lab = Lab {
         reasonable_cpu_s: 60.0,
         cpu_limit_s: None,
     },
+    opt_in: false,
 };
 
 /// Lab 4: the key/value service on Raft. The course calls 400 s of real
@@ -129,34 +132,77 @@ pub const LAB4: Lab = Lab {
         reasonable_cpu_s: 700.0,
         cpu_limit_s: None,
     },
+    opt_in: false,
 };
 
-/// Every lab, in order.
+/// The safety suite (`tests/safety_test.rs`, names ending `_safety`): the
+/// kit's own scenarios and monitors for the classic Raft bugs the course's
+/// 28 let through. Not the course's: run only when named (`safety`), and
+/// graded apart. About 25 s for its six tests.
+pub const SAFETY: Lab = Lab {
+    number: 3,
+    name: "safety",
+    title: "the safety suite",
+    package: "tester",
+    target: "safety_test",
+    parts: &["safety"],
+    tests: &[
+        "figure8_commit_rule_safety",
+        "election_restriction_safety",
+        "persisted_vote_safety",
+        "election_timer_safety",
+        "stale_install_snapshot_safety",
+        "snapshot_after_restart_safety",
+    ],
+    crates: &["raft"],
+    limits: Limits {
+        per_test_s: 120.0,
+        lab_wall_s: 300.0,
+        reasonable_wall_s: 60.0,
+        reasonable_cpu_s: 10.0,
+        cpu_limit_s: None,
+    },
+    opt_in: true,
+};
+
+/// The course's labs, in order: what `all` and the defaults run.
 pub const LABS: [&Lab; 2] = [&LAB3, &LAB4];
+
+/// Every suite the tools know, the opt-in ones included.
+pub const ALL_LABS: [&Lab; 3] = [&LAB3, &LAB4, &SAFETY];
 
 /// Every part of every lab, in order (for messages).
 pub fn all_parts() -> Vec<&'static str> {
     LABS.iter().flat_map(|l| l.parts.iter().copied()).collect()
 }
 
-/// The lab a part (`3A`, `4b`) belongs to.
+/// The lab a part (`3A`, `4b`, `safety`) belongs to.
 pub fn lab_of_part(part: &str) -> Option<&'static Lab> {
-    LABS.into_iter().find(|l| l.parts.iter().any(|p| p.eq_ignore_ascii_case(part)))
+    ALL_LABS.into_iter().find(|l| l.parts.iter().any(|p| p.eq_ignore_ascii_case(part)))
 }
 
-/// The lab named `lab3` / `lab4` (any case).
+/// The lab named `lab3` / `lab4` / `safety` (any case).
 pub fn lab_named(name: &str) -> Option<&'static Lab> {
-    LABS.into_iter().find(|l| l.name.eq_ignore_ascii_case(name))
+    ALL_LABS.into_iter().find(|l| l.name.eq_ignore_ascii_case(name))
 }
 
-/// The lab of a test, from the part its name ends in.
+/// The part a test's name ends in: `3A` for `_3a`, `safety` for
+/// `_safety`.
+pub fn part_of_test(name: &str) -> Option<String> {
+    match name.strip_suffix("_safety") {
+        Some(_) => Some(SAFETY.parts[0].to_string()),
+        None => crate::suite::part_of(name),
+    }
+}
+
+/// The lab of a test, from the part its name ends in (`_3a`, `_safety`).
 pub fn lab_of_test(name: &str) -> Option<&'static Lab> {
-    crate::suite::part_of(name).and_then(|p| lab_of_part(&p))
+    part_of_test(name).and_then(|p| lab_of_part(&p))
 }
 
 /// The lab whose test executable is `target`.
 pub fn lab_of_target(target: &str) -> Option<&'static Lab> {
-    LABS.into_iter().find(|l| l.target == target)
+    ALL_LABS.into_iter().find(|l| l.target == target)
 }
 
 /// What one selector names.
@@ -178,6 +224,9 @@ pub enum Selector {
 pub fn classify(sel: &str) -> Result<Selector, String> {
     if sel.eq_ignore_ascii_case("all") {
         return Ok(Selector::All);
+    }
+    if let Some(l) = ALL_LABS.into_iter().find(|l| l.opt_in && l.name.eq_ignore_ascii_case(sel)) {
+        return Ok(Selector::Lab(l.name));
     }
     let lower = sel.to_ascii_lowercase();
     if let Some(n) = lower.strip_prefix("lab") {
@@ -201,8 +250,8 @@ pub fn classify(sel: &str) -> Result<Selector, String> {
 }
 
 /// The labs a list of selectors may need the tests of: a part's or lab's
-/// own, a test name's by its suffix, and every one of `available` for
-/// `all` and for substrings without a part.
+/// own, a test name's by its suffix, and every one of `available` that is
+/// not opt-in for `all` and for substrings without a part.
 pub fn labs_for(selectors: &[Selector], available: &[&'static Lab]) -> Vec<&'static Lab> {
     let mut want: Vec<&'static Lab> = Vec::new();
     let mut add = |l: &'static Lab| {
@@ -212,7 +261,9 @@ pub fn labs_for(selectors: &[Selector], available: &[&'static Lab]) -> Vec<&'sta
     };
     for s in selectors {
         match s {
-            Selector::All | Selector::Test { lab: None, .. } => available.iter().for_each(|l| add(l)),
+            Selector::All | Selector::Test { lab: None, .. } => {
+                available.iter().filter(|l| !l.opt_in).for_each(|l| add(l))
+            }
             Selector::Lab(name) => add(lab_named(name).expect("classified")),
             Selector::Part(p) => add(lab_of_part(p).expect("classified")),
             Selector::Test { lab: Some(name), .. } => add(lab_named(name).expect("classified")),
@@ -255,10 +306,16 @@ pub fn test_targets(manifest: Option<&Path>, package: &str) -> Result<Vec<String
         .unwrap_or_default())
 }
 
-/// The labs whose test target the workspace has.
+/// The labs whose test target the workspace has (opt-in ones included).
 pub fn available_labs(manifest: Option<&Path>) -> Result<Vec<&'static Lab>, String> {
     let targets = test_targets(manifest, LAB3.package)?;
-    Ok(LABS.into_iter().filter(|l| targets.iter().any(|t| t == l.target)).collect())
+    Ok(ALL_LABS.into_iter().filter(|l| targets.iter().any(|t| t == l.target)).collect())
+}
+
+/// The labs that run when no selector names any: the available ones that
+/// are not opt-in.
+pub fn default_labs(available: &[&'static Lab]) -> Vec<&'static Lab> {
+    available.iter().copied().filter(|l| !l.opt_in).collect()
 }
 
 /// The error for a lab the kit has no tests for.
@@ -277,7 +334,8 @@ mod tests {
     fn pinned_lists_match_their_parts() {
         assert_eq!(LAB3.tests.len(), 28);
         assert_eq!(LAB4.tests.len(), 23);
-        for lab in LABS {
+        assert_eq!(SAFETY.tests.len(), 6);
+        for lab in ALL_LABS {
             for t in lab.tests {
                 assert_eq!(lab_of_test(t), Some(lab), "{t}");
             }
@@ -298,6 +356,12 @@ mod tests {
         assert_eq!(classify("figure8"), Ok(Selector::Test { name: "figure8".into(), lab: None }));
         assert!(classify("3E").unwrap_err().contains("unknown part `3E`; parts: 3A, 3B, 3C, 3D, 4A, 4B"));
         assert!(classify("lab5").unwrap_err().contains("unknown lab `lab5`; labs: lab3, lab4"));
+        assert_eq!(classify("Safety"), Ok(Selector::Lab("safety")));
+        assert_eq!(lab_of_test("persisted_vote_safety"), Some(&SAFETY));
+        let available = [&LAB3, &LAB4, &SAFETY];
+        assert_eq!(labs_for(&[Selector::All], &available), [&LAB3, &LAB4], "the safety suite is opt-in");
+        assert_eq!(labs_for(&[Selector::Lab("safety")], &available), [&SAFETY]);
+        assert_eq!(default_labs(&available), [&LAB3, &LAB4]);
     }
 
     #[test]

@@ -301,7 +301,7 @@ fn kit_plans(args: &Args, selectors: &[Selector]) -> Result<Vec<LabPlan>, Error>
     if let Some(exe) = &t.exe {
         let e = TestExe { path: exe.clone(), package_dir: None };
         let listed = e.list()?;
-        for lab in labs::LABS {
+        for lab in labs::ALL_LABS {
             if listed.iter().any(|n| labs::lab_of_test(n) == Some(lab)) {
                 exes.push((lab, e.clone()));
             }
@@ -315,7 +315,8 @@ fn kit_plans(args: &Args, selectors: &[Selector]) -> Result<Vec<LabPlan>, Error>
         exes.push((lab, runner::build(t, target)?));
     } else {
         let available = labs::available_labs(t.manifest_path.as_deref())?;
-        let wanted = if selectors.is_empty() { available.clone() } else { labs::labs_for(selectors, &available) };
+        let wanted =
+            if selectors.is_empty() { labs::default_labs(&available) } else { labs::labs_for(selectors, &available) };
         if let Some(missing) = wanted.iter().find(|l| !available.contains(l)) {
             return Err(labs::missing_lab(missing));
         }
@@ -371,13 +372,13 @@ fn submission_plans(
     let kit = tools::scratch::kit_root();
     let available = labs::available_labs(Some(&kit.join("Cargo.toml")))?;
     let candidates: Vec<(&'static Lab, Vec<String>)> = if selectors.is_empty() {
-        available
+        labs::default_labs(&available)
             .iter()
             .filter(|l| sub.has_crates_for(l))
             .map(|l| (*l, l.tests.iter().map(|t| t.to_string()).collect()))
             .collect()
     } else {
-        labs::LABS.into_iter().map(|l| (l, l.tests.iter().map(|t| t.to_string()).collect())).collect()
+        labs::ALL_LABS.into_iter().map(|l| (l, l.tests.iter().map(|t| t.to_string()).collect())).collect()
     };
     let chosen = select(selectors, &candidates)?;
     let mut plans = Vec::new();
@@ -547,7 +548,7 @@ fn grade_one(
 /// The parts graded in any row, in order.
 fn parts_of(rows: &[Row]) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();
-    for lab in labs::LABS {
+    for lab in labs::ALL_LABS {
         for p in lab.parts {
             if rows.iter().flat_map(|r| &r.labs).flat_map(|l| &l.tests).any(|t| t.part == *p) {
                 parts.push(p.to_string());

@@ -36,7 +36,8 @@ pub fn targets_for(args: &Args, available: &[&'static labs::Lab]) -> Result<Vec<
         return Ok(vec![t.clone()]);
     }
     let selectors = args.tests.iter().map(|t| labs::classify(t)).collect::<Result<Vec<_>, _>>()?;
-    let needed = if selectors.is_empty() { available.to_vec() } else { labs::labs_for(&selectors, available) };
+    let needed =
+        if selectors.is_empty() { labs::default_labs(available) } else { labs::labs_for(&selectors, available) };
     if let Some(missing) = needed.iter().find(|l| !available.contains(l)) {
         return Err(labs::missing_lab(missing));
     }
