@@ -3,7 +3,9 @@
 
 use crate::log::{Entry, Log};
 use crate::messages::{AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, Outgoing};
-use crate::state::{RaftState, Role, HEARTBEAT, INFLIGHT_TIMEOUT, MAX_ENTRIES_PER_APPEND, QUICK_FAILURE};
+use crate::state::{
+    RaftState, Role, COMMIT_NOTICE, HEARTBEAT, INFLIGHT_TIMEOUT, MAX_ENTRIES_PER_APPEND, QUICK_FAILURE,
+};
 use lablog::{dlog, Topic};
 use std::time::Instant;
 
@@ -269,10 +271,21 @@ impl RaftState {
         false
     }
 
-    /// After the commit index moved: let every follower know now.
+    /// After the commit index moved: followers with entries to receive get
+    /// them now (the message carries the new commit index); the others
+    /// learn it within [`COMMIT_NOTICE`], by a heartbeat pulled forward to
+    /// then, unless a message sent in the meantime (the next command's
+    /// entries) carries it first. Commits that follow each other closely
+    /// cost one notice, not one each.
     pub(crate) fn notify_commit(&mut self, now: Instant, out: &mut Vec<Outgoing>) {
+        let due = now + COMMIT_NOTICE;
         for p in self.followers() {
-            self.replicate(p, now, Why::Commit, out);
+            let before = out.len();
+            self.replicate(p, now, Why::Progress, out);
+            if out.len() == before {
+                let h = &mut self.progress[p].heartbeat_due;
+                *h = (*h).min(due);
+            }
         }
         self.debug_check();
     }

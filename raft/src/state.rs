@@ -34,6 +34,11 @@ const _: () = assert!(QUORUM_TIMEOUT.as_millis() < ELECTION_TIMEOUT_MS.start as 
 /// long delays): the leader sends again at once instead of waiting for the
 /// next heartbeat.
 pub const QUICK_FAILURE: Duration = Duration::from_millis(50 * TIME_SCALE);
+/// After the commit index moves, followers that have nothing else coming
+/// learn it within this long (a heartbeat pulled forward), so that a run of
+/// commits costs one notice per follower instead of one per commit.
+pub const COMMIT_NOTICE: Duration = Duration::from_millis(5 * TIME_SCALE);
+const _: () = assert!(COMMIT_NOTICE.as_millis() < HEARTBEAT.as_millis());
 /// Most entries sent in one AppendEntries.
 pub const MAX_ENTRIES_PER_APPEND: u64 = 512;
 

@@ -412,12 +412,57 @@ fn an_entry_of_the_current_term_on_a_majority_commits() {
     assert_eq!(l.commit_index, 0, "2 of 5");
     l.handle_append_reply(2, &sends[1].1, &ok(1), t, &mut out);
     assert_eq!(l.commit_index, 1, "3 of 5");
-    // Followers with nothing in flight hear of the commit at once.
-    for p in [1, 2] {
+    // No message goes at once: every follower hears of the commit within
+    // COMMIT_NOTICE, by a heartbeat pulled forward, unless something else
+    // carries it first.
+    assert!(out.is_empty(), "{out:?}");
+    let due = t + crate::state::COMMIT_NOTICE;
+    assert!((1..5).all(|p| l.progress[p].heartbeat_due <= due));
+    assert_eq!(l.next_wakeup(t), due, "the ticker wakes for the notice");
+    l.tick(due, &mut out);
+    for p in 1..5 {
         let a = appends_to(&out, p);
-        assert!(a.iter().any(|(args, _)| args.leader_commit == 1), "S{p} told");
+        assert!(a.len() == 1 && a[0].0.leader_commit == 1 && a[0].0.entries.is_empty(), "S{p} told once: {a:?}");
     }
-    assert_eq!(count_to(&out, 3) + count_to(&out, 4), 0, "S3 and S4 will learn it from the reply to what is in flight");
+    l.check_invariants();
+}
+
+#[test]
+fn a_run_of_commits_costs_one_notice_and_new_entries_carry_it() {
+    let t = Instant::now();
+    let mut l = peer(0, 3, 0, &[], t);
+    elect(&mut l, t);
+    let term = l.current_term();
+    let mut out = Vec::new();
+    // Two commits a millisecond apart: one notice per follower.
+    for (i, at) in [(1u64, t), (2, t + ms(1))] {
+        l.start_command(cmd(i), at, &mut out);
+        for p in [1, 2] {
+            let (_, sent) = appends_to(&out, p).remove(0);
+            let mut more = Vec::new();
+            l.handle_append_reply(p, &sent, &ok(term), at, &mut more);
+        }
+        assert_eq!(l.commit_index, i);
+        out.clear();
+    }
+    l.tick(t + ms(1) + crate::state::COMMIT_NOTICE, &mut out);
+    assert_eq!(out.len(), 2, "one notice each: {out:?}");
+    assert!(appends_to(&out, 1)[0].0.leader_commit == 2);
+    // A command started before the notice is due carries the commit itself.
+    let t2 = t + ms(200);
+    out.clear();
+    l.start_command(cmd(3), t2, &mut out);
+    for p in [1, 2] {
+        let (_, sent) = appends_to(&out, p).remove(0);
+        let mut more = Vec::new();
+        l.handle_append_reply(p, &sent, &ok(term), t2, &mut more);
+    }
+    out.clear();
+    l.start_command(cmd(4), t2 + ms(1), &mut out);
+    assert!(appends_to(&out, 1)[0].0.leader_commit == 3, "the next entries carry commit 3");
+    out.clear();
+    l.tick(t2 + crate::state::COMMIT_NOTICE + ms(1), &mut out);
+    assert!(out.is_empty(), "no notice left to send: {out:?}");
     l.check_invariants();
 }
 
