@@ -20,7 +20,7 @@ SUBMISSIONS ?=
 DEST ?=
 
 .PHONY: help test unit test-3A test-3B test-3C test-3D test-lab3 test-4A test-4B test-lab4 test-safety plants-safety check-plants \
-	check-handout check-grader handout stress race stress-list grade bench-lab3 bench-labrpc bench-porcupine \
+	check-handout check-grader handout stress race stress-list grade bench-lab3 bench-lab4 bench-labrpc bench-porcupine \
 	viz-check loom miri lint doc
 
 help:
@@ -49,7 +49,8 @@ help:
 	@echo "Stress and measure:"
 	@echo "  make stress         N runs of each test of TESTS, P at a time; make race: the same on a race build"
 	@echo "  make stress-list    the tests TESTS selects"
-	@echo "  make bench-lab3     the whole Lab 3 suite once: per-test time/RPCs/bytes, suite wall/CPU/max RSS"
+	@echo "  make bench-lab3     the whole Lab 3 suite once: per-test time, floor, RPCs, bytes, CPU; suite wall/CPU/max RSS"
+	@echo "  make bench-lab4     the same for Lab 4's 23 tests, with CPU per client operation and the Speed tests' timed part"
 	@echo "  make bench-labrpc   labrpc round trips per second and CPU per call"
 	@echo "  make bench-porcupine  linearizability check time and memory on generated key/value histories"
 	@echo "Variables (now):"
@@ -135,6 +136,8 @@ grade:
 
 bench-lab3:
 	$(TOOL) bench --
+bench-lab4:
+	$(TOOL) bench -- --lab lab4
 
 bench-labrpc:
 	$(CARGO) bench -p labrpc

@@ -1,6 +1,7 @@
 //! `config.go`: the network, the peers, and the checks the tests call.
 
 use crate::appliers::{self, Applied, Stop};
+use crate::floor;
 use crate::safety::{ApplyLog, LeaderLog, LEADER_SAMPLE};
 use crate::{fatal, watchdog, Cmd, CURRENT};
 use crossbeam::channel::{Receiver, RecvTimeoutError, Sender};
@@ -561,10 +562,16 @@ impl Harness {
     /// retries for re-elections. Returns the leader of the highest term.
     #[track_caller]
     pub fn check_one_leader(&self) -> usize {
-        for _ in 0..10 {
+        for attempt in 0..10 {
             let ms = 450 + self.rand_below(100);
             step("check_one_leader: sleeping before it looks".into());
-            thread::sleep(Duration::from_millis(ms));
+            // The first look's wait is the test's; the next ones wait for an
+            // election that has not happened yet.
+            if attempt == 0 {
+                floor::sleep(Duration::from_millis(ms));
+            } else {
+                thread::sleep(Duration::from_millis(ms));
+            }
             let mut leaders: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
             for (i, term, leader) in self.states("check_one_leader") {
                 if leader {
@@ -640,12 +647,16 @@ impl Harness {
     pub fn wait(&self, index: u64, n: usize, start_term: Option<u64>) -> Option<Cmd> {
         step(format!("wait: for index {index} on {n} peers"));
         let mut to = Duration::from_millis(10);
-        for _ in 0..30 {
+        for poll in 0..30 {
             let (nd, _) = self.n_committed(index);
             if nd >= n {
                 break;
             }
-            thread::sleep(to);
+            if poll == 0 {
+                floor::sleep(to);
+            } else {
+                thread::sleep(to);
+            }
             if to < Duration::from_secs(1) {
                 to *= 2;
             }
@@ -674,6 +685,9 @@ impl Harness {
         let cmd = cmd.into();
         let t0 = Instant::now();
         let mut starts = 0;
+        // Time spent with no peer accepting the command: an election under
+        // way. A perfect Raft still needs one (see floor::ELECTION).
+        let mut leaderless = Duration::ZERO;
         while t0.elapsed() < Duration::from_secs(10) && !self.finished.load(Ordering::SeqCst) {
             let mut index = None;
             for _ in 0..self.n {
@@ -699,21 +713,32 @@ impl Harness {
                 Some(index) => {
                     step(format!("one({cmd}): S{starts} took it at index {index}; waiting for {expected_servers} peers to commit it"));
                     let t1 = Instant::now();
+                    let mut first_poll = true;
                     while t1.elapsed() < Duration::from_secs(2) {
                         let (nd, cmd1) = self.n_committed(index);
                         if nd > 0 && nd >= expected_servers && cmd1.as_ref() == Some(&cmd) {
                             let ms = t0.elapsed().as_millis();
                             tlog!("one: index {index} on {nd} in {ms} ms");
                             step(format!("one({cmd}): returned index {index}"));
+                            floor::add(leaderless.min(floor::ELECTION));
                             return index;
                         }
-                        thread::sleep(Duration::from_millis(20));
+                        // However fast the commit, one() first looks 20 ms
+                        // after its start.
+                        if std::mem::take(&mut first_poll) {
+                            floor::sleep(Duration::from_millis(20));
+                        } else {
+                            thread::sleep(Duration::from_millis(20));
+                        }
                     }
                     if !retry {
                         fatal(format!("one({cmd}) failed to reach agreement"));
                     }
                 }
-                None => thread::sleep(Duration::from_millis(50)),
+                None => {
+                    thread::sleep(Duration::from_millis(50));
+                    leaderless += Duration::from_millis(50);
+                }
             }
         }
         if !self.finished.load(Ordering::SeqCst) {
@@ -727,6 +752,7 @@ impl Harness {
         println!("{description} ...");
         tlog!("{description}");
         step(format!("begin: {description}"));
+        floor::reset();
         let max_index0 = self.lock().applied.max_index;
         *self.mark.lock().unwrap() =
             Mark { t0: Instant::now(), rpcs0: self.rpc_total(), bytes0: self.bytes_total(), max_index0 };
@@ -744,5 +770,6 @@ impl Harness {
         let nbytes = self.bytes_total() - m.bytes0;
         let ncmds = self.lock().applied.max_index - m.max_index0;
         println!("  ... Passed --  {t:4.1}  {} {nrpc:4} {nbytes:7} {ncmds:4}", self.n);
+        floor::report();
     }
 }

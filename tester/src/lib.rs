@@ -55,6 +55,7 @@ mod appliers;
 pub mod child;
 mod config;
 mod fatal;
+mod floor;
 pub mod kv;
 mod safety;
 mod stacks;
@@ -62,6 +63,7 @@ mod watchdog;
 
 pub use config::{Config, Harness};
 pub use fatal::EXIT_FATAL;
+pub use floor::{floor, sleep, FLOOR_VAR};
 pub use labrpc::Release;
 pub use safety::LEADER_SAMPLE;
 pub use watchdog::{run, time_limit, TEARDOWN_LIMIT, TEST_TIME_LIMIT, TIME_LIMIT_VAR};

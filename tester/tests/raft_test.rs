@@ -24,11 +24,11 @@ fn initial_election_3a() {
         cfg.check_one_leader();
         // sleep a bit to avoid racing with followers learning of the
         // election, then check that all peers agree on the term.
-        thread::sleep(ms(50));
+        tester::sleep(ms(50));
         let term1 = cfg.check_terms();
         assert!(term1 >= 1, "term is {term1}, but should be at least 1");
         // does the leader+term stay the same if there is no network failure?
-        thread::sleep(2 * RAFT_ELECTION_TIMEOUT);
+        tester::sleep(2 * RAFT_ELECTION_TIMEOUT);
         let term2 = cfg.check_terms();
         if term1 != term2 {
             println!("warning: term changed even though there were no failures");
@@ -56,7 +56,7 @@ fn re_election_3a() {
         // if there's no quorum, no new leader should be elected.
         cfg.disconnect(leader2);
         cfg.disconnect((leader2 + 1) % servers);
-        thread::sleep(2 * RAFT_ELECTION_TIMEOUT);
+        tester::sleep(2 * RAFT_ELECTION_TIMEOUT);
         // check that the one connected server does not think it is the leader.
         cfg.check_no_leader();
         // if a quorum arises, it should elect a leader.
@@ -153,7 +153,7 @@ fn follower_failure_3b() {
         // the leader and remaining follower should be
         // able to agree despite the disconnected follower.
         cfg.one(102, servers - 1, false);
-        thread::sleep(RAFT_ELECTION_TIMEOUT);
+        tester::sleep(RAFT_ELECTION_TIMEOUT);
         cfg.one(103, servers - 1, false);
         // disconnect the remaining follower
         let leader2 = cfg.check_one_leader();
@@ -163,7 +163,7 @@ fn follower_failure_3b() {
         let (index, _, ok) = cfg.rf(leader2).start(&Cmd::Int(104));
         assert!(ok, "leader rejected Start()");
         assert_eq!(index, 4, "expected index 4, got {index}");
-        thread::sleep(2 * RAFT_ELECTION_TIMEOUT);
+        tester::sleep(2 * RAFT_ELECTION_TIMEOUT);
         // check that command 104 did not commit.
         let (n, _) = cfg.n_committed(index);
         assert!(n == 0, "{n} committed but no majority");
@@ -183,7 +183,7 @@ fn leader_failure_3b() {
         cfg.disconnect(leader1);
         // the remaining followers should elect a new leader.
         cfg.one(102, servers - 1, false);
-        thread::sleep(RAFT_ELECTION_TIMEOUT);
+        tester::sleep(RAFT_ELECTION_TIMEOUT);
         cfg.one(103, servers - 1, false);
         // disconnect the new leader.
         let leader2 = cfg.check_one_leader();
@@ -192,7 +192,7 @@ fn leader_failure_3b() {
         for i in 0..servers {
             cfg.rf(i).start(&Cmd::Int(104));
         }
-        thread::sleep(2 * RAFT_ELECTION_TIMEOUT);
+        tester::sleep(2 * RAFT_ELECTION_TIMEOUT);
         // check that command 104 did not commit.
         let (n, _) = cfg.n_committed(4);
         assert!(n == 0, "{n} committed but no majority");
@@ -214,7 +214,7 @@ fn fail_agree_3b() {
         // able to agree despite the disconnected follower.
         cfg.one(102, servers - 1, false);
         cfg.one(103, servers - 1, false);
-        thread::sleep(RAFT_ELECTION_TIMEOUT);
+        tester::sleep(RAFT_ELECTION_TIMEOUT);
         cfg.one(104, servers - 1, false);
         cfg.one(105, servers - 1, false);
         // re-connect
@@ -222,7 +222,7 @@ fn fail_agree_3b() {
         // the full set of servers should preserve previous
         // agreements, and be able to agree on new commands.
         cfg.one(106, servers, true);
-        thread::sleep(RAFT_ELECTION_TIMEOUT);
+        tester::sleep(RAFT_ELECTION_TIMEOUT);
         cfg.one(107, servers, true);
         cfg.end();
     })
@@ -243,7 +243,7 @@ fn fail_no_agree_3b() {
         let (index, _, ok) = cfg.rf(leader).start(&Cmd::Int(20));
         assert!(ok, "leader rejected Start()");
         assert_eq!(index, 2, "expected index 2, got {index}");
-        thread::sleep(2 * RAFT_ELECTION_TIMEOUT);
+        tester::sleep(2 * RAFT_ELECTION_TIMEOUT);
         let (n, _) = cfg.n_committed(index);
         assert!(n == 0, "{n} committed but no majority");
         // repair
@@ -369,7 +369,7 @@ fn backup_3b() {
         for _ in 0..50 {
             rf1.start(&Cmd::Int(cfg.rand_u64()));
         }
-        thread::sleep(RAFT_ELECTION_TIMEOUT / 2);
+        tester::sleep(RAFT_ELECTION_TIMEOUT / 2);
         cfg.disconnect(leader1 % servers);
         cfg.disconnect((leader1 + 1) % servers);
         // allow other partition to recover
@@ -392,7 +392,7 @@ fn backup_3b() {
         for _ in 0..50 {
             rf2.start(&Cmd::Int(cfg.rand_u64()));
         }
-        thread::sleep(RAFT_ELECTION_TIMEOUT / 2);
+        tester::sleep(RAFT_ELECTION_TIMEOUT / 2);
         // bring original leader back to life,
         for i in 0..servers {
             cfg.disconnect(i);
@@ -476,7 +476,7 @@ fn count_3b() {
         }
         assert!(success, "term changed too often");
         let _ = leader;
-        thread::sleep(RAFT_ELECTION_TIMEOUT);
+        tester::sleep(RAFT_ELECTION_TIMEOUT);
         let total3 = rpcs();
         assert!(total3 - total2 <= 3 * 20, "too many RPCs ({}) for 1 second of idleness", total3 - total2);
         cfg.end();
@@ -544,7 +544,7 @@ fn persist2_3c() {
             cfg.start1((leader1 + 2) % servers);
             cfg.connect((leader1 + 1) % servers);
             cfg.connect((leader1 + 2) % servers);
-            thread::sleep(RAFT_ELECTION_TIMEOUT);
+            tester::sleep(RAFT_ELECTION_TIMEOUT);
             cfg.start1((leader1 + 3) % servers);
             cfg.connect((leader1 + 3) % servers);
             cfg.one(10 + index, servers - 2, true);
@@ -608,9 +608,9 @@ fn figure8_3c() {
             }
             if cfg.rand_below(1000) < 100 {
                 let half = RAFT_ELECTION_TIMEOUT.as_millis() as u64 / 2;
-                thread::sleep(ms(cfg.rand_below(half)));
+                tester::sleep(ms(cfg.rand_below(half)));
             } else {
-                thread::sleep(ms(cfg.rand_below(13)));
+                tester::sleep(ms(cfg.rand_below(13)));
             }
             if let Some(l) = leader {
                 cfg.crash1(l);
@@ -680,9 +680,9 @@ fn figure8_unreliable_3c() {
                 }
             }
             if cfg.rand_below(1000) < 100 {
-                thread::sleep(ms(cfg.rand_below(half)));
+                tester::sleep(ms(cfg.rand_below(half)));
             } else {
-                thread::sleep(ms(cfg.rand_below(13)));
+                tester::sleep(ms(cfg.rand_below(13)));
             }
             if let Some(l) = leader {
                 if cfg.rand_below(1000) < half {
@@ -775,9 +775,9 @@ fn internal_churn(unreliable: bool) {
             // keep up, but not so infrequent that everything has settled
             // down from one change to the next. Pick a value smaller than
             // the election timeout, but not hugely smaller.
-            thread::sleep(RAFT_ELECTION_TIMEOUT * 7 / 10);
+            tester::sleep(RAFT_ELECTION_TIMEOUT * 7 / 10);
         }
-        thread::sleep(RAFT_ELECTION_TIMEOUT);
+        tester::sleep(RAFT_ELECTION_TIMEOUT);
         cfg.set_unreliable(false);
         for i in 0..servers {
             if cfg.raft(i).is_none() {
@@ -788,7 +788,7 @@ fn internal_churn(unreliable: bool) {
         stop.store(true, Ordering::SeqCst);
         clients.into_iter().flat_map(|c| c.join().expect("client failed")).collect()
     });
-    thread::sleep(RAFT_ELECTION_TIMEOUT);
+    tester::sleep(RAFT_ELECTION_TIMEOUT);
     let last_index = cfg.one(cfg.rand_u64(), servers, true);
     let mut really = Vec::new();
     for index in 1..=last_index {

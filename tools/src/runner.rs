@@ -423,6 +423,12 @@ pub fn children_usage() -> ChildUsage {
     }
 }
 
+/// CPU seconds (user and system, its waited-for children included) that
+/// the running process `pid` has used so far.
+pub fn process_cpu_s(pid: u32) -> Option<f64> {
+    parse_proc_stat_times(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?).map(|t| t.total())
+}
+
 /// `Threads:` of a `/proc/<pid>/status` text.
 pub fn parse_threads(status: &str) -> Option<u32> {
     status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|v| v.trim().parse().ok())
@@ -483,6 +489,20 @@ not json"#;
         assert_eq!(exe, PathBuf::from("/w/target/release/deps/raft_test-abc"));
         assert_eq!(dir, Some(PathBuf::from("/w/tester")));
         assert_eq!(find_executable(json, "tester"), None);
+    }
+
+    #[test]
+    fn reads_a_process_cpu_time() {
+        let me = std::process::id();
+        let t0 = std::time::Instant::now();
+        let mut x = 0u64;
+        while t0.elapsed() < std::time::Duration::from_millis(300) {
+            x = x.wrapping_mul(31).wrapping_add(7);
+        }
+        assert!(x != 1);
+        let cpu = process_cpu_s(me).unwrap();
+        assert!(cpu >= 0.2, "{cpu}");
+        assert_eq!(process_cpu_s(u32::MAX), None);
     }
 
     #[test]

@@ -40,6 +40,19 @@ impl Passed {
     }
 }
 
+/// Parses a floor line, `  ... floor --  14.9` (the tester prints one
+/// after each Passed line when `TESTER_FLOOR=1`): seconds.
+pub fn parse_floor(line: &str) -> Option<f64> {
+    let (_, rest) = line.split_once("... floor --")?;
+    rest.trim().parse().ok()
+}
+
+/// Parses a timed line, `  ... timed --  0.123`: seconds.
+pub fn parse_timed(line: &str) -> Option<f64> {
+    let (_, rest) = line.split_once("... timed --")?;
+    rest.trim().parse().ok()
+}
+
 /// Parses a `Passed` line: Lab 3's `  ... Passed --   3.1  3  112   30236
 /// 0` or Lab 4's `  ... Passed --  15.1  5 71701 13494`.
 pub fn parse_passed(line: &str) -> Option<Passed> {
@@ -299,6 +312,13 @@ pub struct TestRecord {
     /// Lab 4: the history visualization written for a non-linearizable
     /// history.
     pub visualization: Option<String>,
+    /// The test's floor in seconds (`  ... floor --` lines, printed with
+    /// `TESTER_FLOOR=1`; added up over a test's phases): the time its
+    /// scenario waits whatever the implementation.
+    pub floor_s: Option<f64>,
+    /// The part of the test its own clock times (Lab 4's Speed tests: the
+    /// 1000 appends; `  ... timed --` lines, with `TESTER_FLOOR=1`).
+    pub timed_s: Option<f64>,
 }
 
 impl TestRecord {
@@ -401,6 +421,17 @@ impl Tracker {
             self.records[i].visualization = Some(v);
             return;
         }
+        if let Some(t) = parse_timed(line) {
+            let i = self.open_or_start(out);
+            self.records[i].timed_s = Some(t);
+            return;
+        }
+        if let Some(f) = parse_floor(line) {
+            let i = self.open_or_start(out);
+            let r = &mut self.records[i];
+            r.floor_s = Some(r.floor_s.unwrap_or(0.0) + f);
+            return;
+        }
         if let Some((part, desc)) = parse_test_header(line) {
             // A title of the open test: its first, or the next phase of a
             // test that libtest named (with `--test-threads=1` libtest
@@ -443,6 +474,26 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floor_lines_add_up_over_phases() {
+        assert_eq!(parse_floor("  ... floor --  14.9"), Some(14.9));
+        assert_eq!(parse_floor("  ... Passed --  14.9  5 1 2"), None);
+        let mut t = Tracker::new();
+        for l in [
+            "test one_partition_4a ... Test: progress in majority (4A) ...",
+            "  ... Passed --   0.5  5    54    2",
+            "  ... floor --   0.0",
+            "Test: no progress in minority (4A) ...",
+            "  ... Passed --   1.0  5   143    3",
+            "  ... floor --   1.0",
+            "ok",
+        ] {
+            t.feed(l);
+        }
+        assert_eq!(t.records.len(), 1);
+        assert_eq!(t.records[0].floor_s, Some(1.0));
+    }
 
     #[test]
     fn parses_passed_lines() {

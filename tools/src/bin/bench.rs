@@ -94,6 +94,11 @@ struct Threads {
 }
 
 impl Threads {
+    /// CPU seconds (user + system) the suite process has used so far.
+    fn cpu_s(&self) -> Option<f64> {
+        runner::process_cpu_s(self.pid?)
+    }
+
     fn sample(&mut self) -> Option<u32> {
         if self.pid.is_none() {
             self.pid = std::fs::read_to_string(&self.pid_file).ok().and_then(|s| s.trim().parse().ok());
@@ -117,6 +122,10 @@ fn sampler(threads: Arc<Mutex<Threads>>, stop: Arc<AtomicBool>) {
 struct Extra {
     start: Option<Instant>,
     wall_s: Option<f64>,
+    /// The suite process's CPU seconds when the test started, and what the
+    /// test used (from /proc: the process runs one test at a time).
+    cpu0: Option<f64>,
+    cpu_s: Option<f64>,
     peak: Option<u32>,
     /// Threads alive when the test's result came (leaks show as a rising
     /// baseline from test to test).
@@ -127,6 +136,11 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(String::new, |v| v.to_string())
 }
 
+/// `TESTER_FLOOR`, the tester's switch for the floor lines.
+fn tester_floor_var() -> &'static str {
+    "TESTER_FLOOR"
+}
+
 fn tests_table(records: &[TestRecord], extras: &[Extra]) -> Table {
     let mut t = Table::new(&[
         ("#", Align::Right),
@@ -134,11 +148,15 @@ fn tests_table(records: &[TestRecord], extras: &[Extra]) -> Table {
         ("Description", Align::Left),
         ("Result", Align::Left),
         ("Secs", Align::Right),
+        ("Floor", Align::Right),
+        ("Over", Align::Right),
         ("Peers", Align::Right),
         ("RPCs", Align::Right),
         ("Bytes", Align::Right),
         ("Cmds", Align::Right),
-        ("Wall s", Align::Right),
+        ("CPU s", Align::Right),
+        ("CPU/op ms", Align::Right),
+        ("Timed s", Align::Right),
         ("Thr peak", Align::Right),
         ("Thr end", Align::Right),
     ]);
@@ -149,17 +167,24 @@ fn tests_table(records: &[TestRecord], extras: &[Extra]) -> Table {
             (Some(part), Some(d)) => format!("({part}) {d}"),
             (_, d) => opt(d.clone()),
         };
+        let result = if r.is_weak_pass() { "WEAK" } else { r.outcome.map_or("?", Outcome::as_str) };
+        let over = p.zip(r.floor_s).map(|(p, f)| p.secs - f);
+        let per_op = e.cpu_s.zip(p).filter(|(_, p)| p.commands > 0).map(|(c, p)| c * 1e3 / p.commands as f64);
         t.push([
             (i + 1).to_string(),
             opt(r.name.clone()),
             desc,
-            r.outcome.map_or("?", Outcome::as_str).to_string(),
+            result.to_string(),
             opt(p.map(|p| format!("{:.1}", p.secs))),
+            opt(r.floor_s.map(|f| format!("{f:.1}"))),
+            opt(over.map(|o| format!("{o:+.1}"))),
             opt(p.map(|p| p.peers)),
             opt(p.map(|p| p.rpcs)),
             opt(p.and_then(|p| p.bytes)),
             opt(p.map(|p| p.commands)),
-            opt(e.wall_s.map(|w| format!("{w:.1}"))),
+            opt(e.cpu_s.map(|c| format!("{c:.2}"))),
+            opt(per_op.map(|c| format!("{c:.3}"))),
+            opt(r.timed_s.map(|t| format!("{t:.3}"))),
             opt(e.peak),
             opt(e.after),
         ]);
@@ -227,6 +252,8 @@ fn run(args: &Args) -> Result<bool, String> {
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut cmd = Command::new(me);
     cmd.arg("--measure-out").arg(&usage_file).arg("--").arg(&exe.path).args(&suite_args);
+    // Each test's floor (its fixed waits) after its Passed line.
+    cmd.env(tester_floor_var(), "1");
     exe.in_package_dir(&mut cmd);
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
 
@@ -263,12 +290,14 @@ fn run(args: &Args) -> Result<bool, String> {
                 Progress::Started(i) => {
                     extras.resize(i + 1, Extra::default());
                     extras[i].start = Some(Instant::now());
+                    extras[i].cpu0 = th.cpu_s();
                     th.peak = now.unwrap_or(0);
                 }
                 Progress::Finished(i) => {
                     extras.resize(extras.len().max(i + 1), Extra::default());
                     let e = &mut extras[i];
                     e.wall_s = e.start.map(|s| s.elapsed().as_secs_f64());
+                    e.cpu_s = e.cpu0.zip(th.cpu_s()).map(|(a, b)| b - a);
                     e.peak = Some(th.peak).filter(|p| *p > 0);
                     e.after = now;
                     if !args.verbose {
@@ -308,7 +337,7 @@ fn run(args: &Args) -> Result<bool, String> {
     };
     let rss = usage["maxrss_kb"].as_i64().map_or("unknown".into(), |kb| format!("{:.1} MiB", kb as f64 / 1024.0));
 
-    let mut md = format!("# Lab 3 benchmark {stamp}\n\n");
+    let mut md = format!("# {} benchmark {stamp}\n\n", lab.title);
     md += &format!("- command: `{shown}`\n");
     md += &format!("- LABRPC_SEED: {}\n", std::env::var("LABRPC_SEED").unwrap_or_else(|_| "unset".into()));
     md += &format!("- tests: {} ({ok_count} ok, {} not ok)", records.len(), failed.len());
@@ -317,6 +346,27 @@ fn run(args: &Args) -> Result<bool, String> {
     }
     md += &format!("\n- exit code: {}\n", opt(status.code()));
     md += &format!("- wall: {wall:.1} s; CPU: {cpu}; max RSS: {rss}\n");
+    let secs: f64 = records.iter().filter_map(|r| r.passed).map(|p| p.secs).sum();
+    let floor: f64 = records.iter().filter_map(|r| r.floor_s).sum();
+    if floor > 0.0 {
+        md += &format!(
+            "- the tests' own time: {secs:.1} s; their floor (fixed waits, see tester::floor): {floor:.1} s; \
+             over the floor: {:.1} s ({:+.1}%)\n",
+            secs - floor,
+            (secs / floor - 1.0) * 100.0
+        );
+    }
+    let ops: u64 = records.iter().filter_map(|r| r.passed).map(|p| p.commands).sum();
+    if let (Some(u), Some(s), true) = (user, sys, lab.number == 4 && ops > 0) {
+        md += &format!(
+            "- client operations: {ops}; CPU per operation: {:.3} ms (the whole process's CPU over every test's ops)\n",
+            (u + s) * 1e3 / ops as f64
+        );
+    }
+    let weak: Vec<String> = records.iter().filter(|r| r.is_weak_pass()).map(|r| opt(r.name.clone())).collect();
+    if lab.number == 4 {
+        md += &format!("- weak passes (linearizability check timed out): {}\n", weak.len());
+    }
     md += &format!(
         "- threads: max {max_threads}, {} at the end of the suite (sampled every 200 ms; \
          per test: peak, and count when its result came)\n\n",
