@@ -214,6 +214,7 @@ impl RaftState {
             p.inflight_since = None;
         }
         self.replicate(from, now, Why::Progress, out);
+        self.commit_notice(from, now);
         self.debug_check();
     }
 
@@ -273,21 +274,29 @@ impl RaftState {
 
     /// After the commit index moved: followers with entries to receive get
     /// them now (the message carries the new commit index); the others
-    /// learn it within [`COMMIT_NOTICE`], by a heartbeat pulled forward to
-    /// then, unless a message sent in the meantime (the next command's
-    /// entries) carries it first. Commits that follow each other closely
-    /// cost one notice, not one each.
+    /// learn it within [`COMMIT_NOTICE`] (see [`RaftState::commit_notice`]).
     pub(crate) fn notify_commit(&mut self, now: Instant, out: &mut Vec<Outgoing>) {
-        let due = now + COMMIT_NOTICE;
         for p in self.followers() {
-            let before = out.len();
             self.replicate(p, now, Why::Progress, out);
-            if out.len() == before {
-                let h = &mut self.progress[p].heartbeat_due;
-                *h = (*h).min(due);
-            }
+            self.commit_notice(p, now);
         }
         self.debug_check();
+    }
+
+    /// Follower `p` has not been sent the commit index and nothing is in
+    /// flight to it: its heartbeat is pulled forward to [`COMMIT_NOTICE`]
+    /// from now, unless a message sent in the meantime (the next command's
+    /// entries) carries the commit first. Commits that follow each other
+    /// closely cost one notice, not one each. With a message in flight, the
+    /// reply comes first (and brings the follower here again); an
+    /// unreachable follower is not sent a notice per commit.
+    fn commit_notice(&mut self, p: usize, now: Instant) {
+        let commit = self.commit_index;
+        let pr = &mut self.progress[p];
+        let in_flight = pr.inflight_since.is_some_and(|t| now.saturating_duration_since(t) < INFLIGHT_TIMEOUT);
+        if pr.commit_sent < commit && !in_flight {
+            pr.heartbeat_due = pr.heartbeat_due.min(now + COMMIT_NOTICE);
+        }
     }
 
     /// Decides what, if anything, to send follower `to` now: the entries it
@@ -336,6 +345,9 @@ impl RaftState {
         let p = &mut self.progress[to];
         if !matches!(&msg, Outgoing::AppendEntries { args, .. } if args.entries.is_empty()) {
             p.inflight_since = Some(now);
+        }
+        if let Outgoing::AppendEntries { args, .. } = &msg {
+            p.commit_sent = args.leader_commit;
         }
         p.heartbeat_due = now + HEARTBEAT;
         out.push(msg);

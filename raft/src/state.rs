@@ -78,12 +78,21 @@ pub struct Progress {
     /// When a reply from this follower, in this term, last arrived (the
     /// election's time before the first).
     pub last_reply: Instant,
+    /// The commit index carried by the last AppendEntries sent to it.
+    pub commit_sent: u64,
 }
 
 impl Progress {
     /// A fresh leader's view of a follower: nothing known to match.
     pub fn new(next_index: u64, now: Instant) -> Progress {
-        Progress { next_index, match_index: 0, inflight_since: None, heartbeat_due: now, last_reply: now }
+        Progress {
+            next_index,
+            match_index: 0,
+            inflight_since: None,
+            heartbeat_due: now,
+            last_reply: now,
+            commit_sent: 0,
+        }
     }
 
     /// A reply, at `now`, to a message of this term sent at `sent_at`. It

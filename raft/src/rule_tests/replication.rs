@@ -412,18 +412,32 @@ fn an_entry_of_the_current_term_on_a_majority_commits() {
     assert_eq!(l.commit_index, 0, "2 of 5");
     l.handle_append_reply(2, &sends[1].1, &ok(1), t, &mut out);
     assert_eq!(l.commit_index, 1, "3 of 5");
-    // No message goes at once: every follower hears of the commit within
+    // No message goes at once: S1 and S2 hear of the commit within
     // COMMIT_NOTICE, by a heartbeat pulled forward, unless something else
-    // carries it first.
+    // carries it first; S3 and S4, whose entries are in flight, when they
+    // reply.
     assert!(out.is_empty(), "{out:?}");
     let due = t + crate::state::COMMIT_NOTICE;
-    assert!((1..5).all(|p| l.progress[p].heartbeat_due <= due));
+    assert!([1, 2].iter().all(|&p| l.progress[p].heartbeat_due <= due));
+    assert!(
+        [3, 4].iter().all(|&p| l.progress[p].heartbeat_due > due),
+        "no notice per commit to a follower busy (or gone)"
+    );
     assert_eq!(l.next_wakeup(t), due, "the ticker wakes for the notice");
     l.tick(due, &mut out);
-    for p in 1..5 {
+    for p in [1, 2] {
         let a = appends_to(&out, p);
         assert!(a.len() == 1 && a[0].0.leader_commit == 1 && a[0].0.entries.is_empty(), "S{p} told once: {a:?}");
     }
+    assert_eq!(count_to(&out, 3) + count_to(&out, 4), 0);
+    // S3's reply to its entries: nothing more to send, so its notice is due.
+    out.clear();
+    let t3 = due + ms(1);
+    l.handle_append_reply(3, &sends[2].1, &ok(1), t3, &mut out);
+    assert!(out.is_empty());
+    l.tick(t3 + crate::state::COMMIT_NOTICE, &mut out);
+    let a = appends_to(&out, 3);
+    assert!(a.len() == 1 && a[0].0.leader_commit == 1, "S3 told after its reply: {a:?}");
     l.check_invariants();
 }
 
