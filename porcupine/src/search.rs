@@ -388,13 +388,13 @@ fn state_key(state: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput};
+    use crate::models::kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput, Value};
     use rand::rngs::StdRng;
     use rand::seq::SliceRandom;
     use rand::{Rng, SeedableRng};
 
     /// Every real-time-respecting order, cut short at an illegal step.
-    fn brute_force(h: &[KvOperation], done: &mut Vec<bool>, state: &str) -> bool {
+    fn brute_force(h: &[KvOperation], done: &mut Vec<bool>, state: &Value) -> bool {
         let Some(first_return) = (0..h.len()).filter(|&i| !done[i]).map(|i| h[i].return_).min() else {
             return true;
         };
@@ -402,7 +402,7 @@ mod tests {
             if done[i] || h[i].call > first_return {
                 return false;
             }
-            let Some(next) = KvModel.step(&state.to_string(), &h[i].input, &h[i].output) else { return false };
+            let Some(next) = KvModel.step(state, &h[i].input, &h[i].output) else { return false };
             done[i] = true;
             let ok = brute_force(h, done, &next);
             done[i] = false;
@@ -436,7 +436,8 @@ mod tests {
                 })
                 .collect();
             let refs: Vec<&KvOperation> = h.iter().collect();
-            let expected = if brute_force(&h, &mut vec![false; n], "") { Verdict::Ok } else { Verdict::Illegal };
+            let expected =
+                if brute_force(&h, &mut vec![false; n], &Value::default()) { Verdict::Ok } else { Verdict::Illegal };
             for order in [Order::ByReturn, Order::ByCall] {
                 for verbose in [false, true] {
                     let got = search(&KvModel, &refs, verbose, order, &stop).verdict;

@@ -5,7 +5,7 @@ mod common;
 
 use common::kv_gen::{generate, Workload};
 use common::{append, get, op, put};
-use porcupine::models::kv::{KvInput, KvModel, KvNoPartitionModel, KvOperation, KvOutput};
+use porcupine::models::kv::{KvInput, KvModel, KvNoPartitionModel, KvOperation, KvOutput, Value};
 use porcupine::{check_events, check_operations, check_operations_verbose, now_ns, CheckResult, Event, Model};
 use std::time::{Duration, Instant};
 
@@ -22,21 +22,21 @@ struct Groups(Vec<Vec<usize>>);
 impl Model for Groups {
     type Input = KvInput;
     type Output = KvOutput;
-    type State = String;
+    type State = Value;
     fn partition(&self, _: &[KvOperation]) -> Vec<Vec<usize>> {
         self.0.clone()
     }
-    fn init(&self) -> String {
+    fn init(&self) -> Value {
         KvModel.init()
     }
-    fn step(&self, s: &String, i: &KvInput, o: &KvOutput) -> Option<String> {
+    fn step(&self, s: &Value, i: &KvInput, o: &KvOutput) -> Option<Value> {
         KvModel.step(s, i, o)
     }
     fn describe_operation(&self, i: &KvInput, o: &KvOutput) -> String {
         KvModel.describe_operation(i, o)
     }
-    fn describe_state(&self, s: &String) -> String {
-        s.clone()
+    fn describe_state(&self, s: &Value) -> String {
+        s.text()
     }
 }
 

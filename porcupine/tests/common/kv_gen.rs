@@ -11,7 +11,7 @@
 //! (`#[path]` includes), so some items go unused in each.
 #![allow(dead_code)]
 
-use porcupine::models::kv::{KvInput, KvOp, KvOperation, KvOutput};
+use porcupine::models::kv::{KvInput, KvOp, KvOperation, KvOutput, ValueStore};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
@@ -130,14 +130,17 @@ fn execute(mut planned: Vec<Planned>) -> Vec<KvOperation> {
     let mut by_lp: Vec<usize> = (0..planned.len()).collect();
     by_lp.sort_by_key(|&i| (planned[i].lp, i));
     let mut store: HashMap<String, String> = HashMap::new();
+    // Reads stored as the tester stores them: sharing text, so that
+    // histories of long values stay small.
+    let values = ValueStore::new();
     let mut outputs = vec![KvOutput::none(); planned.len()];
     for i in by_lp {
         let input = &planned[i].input;
         let value = store.entry(input.key.clone()).or_default();
         match input.op {
-            KvOp::Get => outputs[i] = KvOutput::new(value.clone()),
-            KvOp::Put => *value = input.value.clone(),
-            KvOp::Append => value.push_str(&input.value),
+            KvOp::Get => outputs[i] = KvOutput::new(values.value(&input.key, value)),
+            KvOp::Put => *value = input.value.text(),
+            KvOp::Append => value.push_str(&input.value.text()),
         }
     }
     let mut ops: Vec<KvOperation> = planned

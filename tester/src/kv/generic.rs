@@ -224,7 +224,11 @@ pub fn check_linearizable(log: &OpLog) {
     let t0 = Instant::now();
     let (res, info) = porcupine::check_operations_verbose(&KvModel, &history, Some(LINEARIZABILITY_CHECK_TIMEOUT));
     let ms = t0.elapsed().as_millis();
-    lablog::tlog!("linearizability of {} operations: {res:?} in {ms} ms", history.len());
+    lablog::tlog!(
+        "linearizability of {} operations: {res:?} in {ms} ms ({} KiB of values read)",
+        history.len(),
+        log.stored_bytes() / 1024
+    );
     match res {
         CheckResult::Ok => {}
         CheckResult::Illegal => {

@@ -3,7 +3,7 @@
 
 use crate::kv::config::{fail, KvHarness};
 use crate::kv::{TestClerk, ELECTION_TIMEOUT};
-use porcupine::models::kv::{KvInput, KvOutput};
+use porcupine::models::kv::{KvInput, KvOutput, ValueStore};
 use porcupine::Operation;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -12,9 +12,15 @@ use std::time::{Duration, Instant};
 
 /// The history of the operations of a test, for the linearizability check
 /// (`OpLog`).
+///
+/// The values that Gets return go through a [`ValueStore`]: each read of a
+/// growing key shares the text of the earlier ones, so a test whose client
+/// reads a key of 100 KB tens of thousands of times holds about 100 KB of
+/// text, not gigabytes, and each operation costs about 200 bytes.
 #[derive(Default)]
 pub struct OpLog {
     ops: Mutex<Vec<Operation<KvInput, KvOutput>>>,
+    values: ValueStore,
 }
 
 impl OpLog {
@@ -25,6 +31,18 @@ impl OpLog {
 
     fn append(&self, op: Operation<KvInput, KvOutput>) {
         self.ops.lock().unwrap_or_else(|e| e.into_inner()).push(op);
+    }
+
+    /// The output of a Get of `key` that returned `value`, stored sharing
+    /// text with the earlier reads of `key`.
+    fn read_output(&self, key: &str, value: &str) -> KvOutput {
+        KvOutput::new(self.values.value(key, value))
+    }
+
+    /// Bytes of text the log holds for the values read (see
+    /// [`ValueStore::stored_bytes`]).
+    pub fn stored_bytes(&self) -> usize {
+        self.values.stored_bytes()
     }
 
     /// Every operation logged so far.
@@ -46,31 +64,31 @@ fn logged<T>(
     cli: usize,
     input: KvInput,
     call: impl FnOnce() -> T,
-    output: impl FnOnce(&T) -> KvOutput,
+    output: impl FnOnce(&OpLog, &T) -> KvOutput,
 ) -> T {
     let start = now_ns();
     let r = call();
     let end = now_ns();
     cfg.op();
     if let Some(log) = log {
-        log.append(Operation { client_id: cli, input, output: output(&r), call: start, return_: end });
+        log.append(Operation { client_id: cli, input, output: output(log, &r), call: start, return_: end });
     }
     r
 }
 
 /// A counted `Get`, logged when `log` is given (`Get(cfg, ck, key, log, cli)`).
 pub fn get(cfg: &KvHarness, ck: &mut TestClerk, key: &str, log: Option<&OpLog>, cli: usize) -> String {
-    logged(cfg, log, cli, KvInput::get(key), || ck.ck.get(key), |v| KvOutput::new(v.as_str()))
+    logged(cfg, log, cli, KvInput::get(key), || ck.ck.get(key), |log, v| log.read_output(key, v))
 }
 
 /// A counted `Put`.
 pub fn put(cfg: &KvHarness, ck: &mut TestClerk, key: &str, value: &str, log: Option<&OpLog>, cli: usize) {
-    logged(cfg, log, cli, KvInput::put(key, value), || ck.ck.put(key, value), |_| KvOutput::none())
+    logged(cfg, log, cli, KvInput::put(key, value), || ck.ck.put(key, value), |_, _| KvOutput::none())
 }
 
 /// A counted `Append`.
 pub fn append(cfg: &KvHarness, ck: &mut TestClerk, key: &str, value: &str, log: Option<&OpLog>, cli: usize) {
-    logged(cfg, log, cli, KvInput::append(key, value), || ck.ck.append(key, value), |_| KvOutput::none())
+    logged(cfg, log, cli, KvInput::append(key, value), || ck.ck.append(key, value), |_, _| KvOutput::none())
 }
 
 /// A counted, unlogged Get that must return `value` (`check`).

@@ -16,6 +16,13 @@
 //! assert_eq!(check_operations(&KvModel, &history, None), CheckResult::Ok);
 //! ```
 
+mod fingerprint;
+mod store;
+mod value;
+
+pub use store::ValueStore;
+pub use value::Value;
+
 use crate::hash::{mix64, FastBuild};
 use crate::model::{Model, Operation};
 use std::collections::BTreeMap;
@@ -43,22 +50,22 @@ pub struct KvInput {
     /// The key.
     pub key: String,
     /// The value to put or append; empty for a get.
-    pub value: String,
+    pub value: Value,
 }
 
 impl KvInput {
     /// `Get(key)`.
     pub fn get(key: impl Into<String>) -> Self {
-        KvInput { op: KvOp::Get, key: key.into(), value: String::new() }
+        KvInput { op: KvOp::Get, key: key.into(), value: Value::default() }
     }
 
     /// `Put(key, value)`.
-    pub fn put(key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn put(key: impl Into<String>, value: impl Into<Value>) -> Self {
         KvInput { op: KvOp::Put, key: key.into(), value: value.into() }
     }
 
     /// `Append(key, value)`.
-    pub fn append(key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn append(key: impl Into<String>, value: impl Into<Value>) -> Self {
         KvInput { op: KvOp::Append, key: key.into(), value: value.into() }
     }
 }
@@ -68,12 +75,13 @@ impl KvInput {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct KvOutput {
     /// The value a get returned.
-    pub value: String,
+    pub value: Value,
 }
 
 impl KvOutput {
-    /// A get's result.
-    pub fn new(value: impl Into<String>) -> Self {
+    /// A get's result: a `&str` or `String` (copied), or a [`Value`] (e.g.
+    /// from a [`ValueStore`]).
+    pub fn new(value: impl Into<Value>) -> Self {
         KvOutput { value: value.into() }
     }
 
@@ -87,13 +95,18 @@ impl KvOutput {
 pub type KvOperation = Operation<KvInput, KvOutput>;
 
 /// The key/value model, partitioned by key: the state is one key's value.
+///
+/// Every step is O(1) in the values' lengths: a put's state is its value, an
+/// append's the [`Value::concat`] of the state and its value (a rope), a
+/// get compares fingerprints. The timeline describes long values with
+/// their middle elided ([`Value::describe`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct KvModel;
 
 impl Model for KvModel {
     type Input = KvInput;
     type Output = KvOutput;
-    type State = String;
+    type State = Value;
 
     /// One group per key, in key order.
     fn partition(&self, history: &[KvOperation]) -> Vec<Vec<usize>> {
@@ -104,20 +117,15 @@ impl Model for KvModel {
         by_key.into_values().collect()
     }
 
-    fn init(&self) -> String {
-        String::new()
+    fn init(&self) -> Value {
+        Value::default()
     }
 
-    fn step(&self, state: &String, input: &KvInput, output: &KvOutput) -> Option<String> {
+    fn step(&self, state: &Value, input: &KvInput, output: &KvOutput) -> Option<Value> {
         match input.op {
             KvOp::Get => (output.value == *state).then(|| state.clone()),
             KvOp::Put => Some(input.value.clone()),
-            KvOp::Append => {
-                let mut s = String::with_capacity(state.len() + input.value.len());
-                s.push_str(state);
-                s.push_str(&input.value);
-                Some(s)
-            }
+            KvOp::Append => Some(state.concat(&input.value)),
         }
     }
 
@@ -126,22 +134,24 @@ impl Model for KvModel {
         input.op == KvOp::Get
     }
 
+    /// `get('k') -> 'v'`, `put('k', 'v')`, `append('k', 'v')`; a value
+    /// over 160 bytes is elided in the middle ([`Value::describe`]).
     fn describe_operation(&self, input: &KvInput, output: &KvOutput) -> String {
         describe(input, output)
     }
 
-    /// The value, raw.
-    fn describe_state(&self, state: &String) -> String {
-        state.clone()
+    /// The value, raw; over 160 bytes, elided in the middle
+    /// ([`Value::describe`]).
+    fn describe_state(&self, state: &Value) -> String {
+        state.describe()
     }
 }
 
-/// `get('k') -> 'v'`, `put('k', 'v')`, `append('k', 'v')`.
 fn describe(input: &KvInput, output: &KvOutput) -> String {
     match input.op {
-        KvOp::Get => format!("get('{}') -> '{}'", input.key, output.value),
-        KvOp::Put => format!("put('{}', '{}')", input.key, input.value),
-        KvOp::Append => format!("append('{}', '{}')", input.key, input.value),
+        KvOp::Get => format!("get('{}') -> '{}'", input.key, output.value.describe()),
+        KvOp::Put => format!("put('{}', '{}')", input.key, input.value.describe()),
+        KvOp::Append => format!("append('{}', '{}')", input.key, input.value.describe()),
     }
 }
 
@@ -161,9 +171,9 @@ impl Model for KvNoPartitionModel {
 
     fn step(&self, state: &KvMap, input: &KvInput, output: &KvOutput) -> Option<KvMap> {
         match input.op {
-            KvOp::Get => (output.value == state.get(&input.key)).then(|| state.clone()),
-            KvOp::Put => Some(state.with(&input.key, &input.value, false)),
-            KvOp::Append => Some(state.with(&input.key, &input.value, true)),
+            KvOp::Get => (output.value == *state.get(&input.key)).then(|| state.clone()),
+            KvOp::Put => Some(state.with(&input.key, input.value.clone())),
+            KvOp::Append => Some(state.with(&input.key, state.get(&input.key).concat(&input.value))),
         }
     }
 
@@ -176,52 +186,33 @@ impl Model for KvNoPartitionModel {
         describe(input, output)
     }
 
-    /// `{'k1': 'v1', 'k2': 'v2'}` in key order.
+    /// `{'k1': 'v1', 'k2': 'v2'}` in key order, long values elided.
     fn describe_state(&self, state: &KvMap) -> String {
-        let pairs: Vec<String> = state.iter().map(|(k, v)| format!("'{k}': '{v}'")).collect();
+        let pairs: Vec<String> = state.iter().map(|(k, v)| format!("'{k}': '{}'", v.describe())).collect();
         format!("{{{}}}", pairs.join(", "))
     }
 }
 
-/// [`KvNoPartitionModel`]'s state: an immutable map from key to value,
-/// cheap to clone (two reference counts) and to hash (its hash is kept,
-/// updated per key), compared by pointer before contents.
+/// [`KvNoPartitionModel`]'s state: an immutable map from key to [`Value`],
+/// cheap to clone (two reference counts), to hash (its hash is kept,
+/// updated per key) and to compare (by pointer, then by the values'
+/// fingerprints).
 ///
 /// Small, because the search keeps every distinct state: the sorted keys
 /// are shared by all maps with the same key set, and each value is one
-/// pointer to a shared `(hash, text)`; a 10-key map is about 100 bytes.
+/// pointer; a 10-key map is about 100 bytes.
 #[derive(Clone)]
 pub struct KvMap {
     /// Sum of the entries' hashes: independent of order, updated per key.
     hash: u64,
     keys: Rc<[Rc<str>]>,
-    /// One per key; never empty text.
-    values: Rc<[Rc<Value>]>,
-}
-
-struct Value {
-    /// [`poly_hash`] of `text`.
-    hash: u64,
-    text: Box<str>,
-}
-
-impl PartialEq for Value {
-    fn eq(&self, other: &Value) -> bool {
-        self.hash == other.hash && self.text == other.text
-    }
-}
-
-/// A polynomial hash that extends: `poly_hash(a + b)` is computed from
-/// `poly_hash(a)` in O(|b|), so an append rehashes only what it adds.
-fn poly_hash(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h = h.wrapping_mul(0x100_0000_01b3).wrapping_add(u64::from(b) + 1);
-    }
-    h
+    /// One per key; never empty.
+    values: Rc<[Value]>,
 }
 
 fn entry_hash(key: &str, value: &Value) -> u64 {
-    mix64(FastBuild::default().hash_one(key) ^ value.hash)
+    let build = FastBuild::default();
+    mix64(build.hash_one(key) ^ build.hash_one(value).rotate_left(17))
 }
 
 impl Default for KvMap {
@@ -230,52 +221,50 @@ impl Default for KvMap {
     }
 }
 
+/// The value of a key never written.
+static EMPTY: Value = Value::EMPTY;
+
 impl KvMap {
     /// A key's value; `""` if it was never written.
-    pub fn get(&self, key: &str) -> &str {
+    pub fn get(&self, key: &str) -> &Value {
         match self.find(key) {
-            Ok(i) => &self.values[i].text,
-            Err(_) => "",
+            Ok(i) => &self.values[i],
+            Err(_) => &EMPTY,
         }
     }
 
     /// The keys written and their values, in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.keys.iter().zip(self.values.iter()).map(|(k, v)| (&**k, &*v.text))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.keys.iter().zip(self.values.iter()).map(|(k, v)| (&**k, v))
     }
 
-    /// This map with `value` put at `key` (or appended to its value). A key
-    /// whose value is `""` is dropped: it reads like a key never written,
-    /// so the two states are one.
-    pub fn with(&self, key: &str, value: &str, append: bool) -> KvMap {
+    /// This map with `value` at `key`. A key whose value is `""` is
+    /// dropped: it reads like a key never written, so the two states are
+    /// one.
+    pub fn with(&self, key: &str, value: Value) -> KvMap {
         let at = self.find(key);
         let mut hash = self.hash;
-        let old = at.ok().map(|i| &self.values[i]);
-        if let Some(v) = old {
-            hash = hash.wrapping_sub(entry_hash(key, v));
+        if let Ok(i) = at {
+            hash = hash.wrapping_sub(entry_hash(key, &self.values[i]));
         }
-        let new = match (append, old) {
-            (true, Some(old)) => {
-                let mut text = String::with_capacity(old.text.len() + value.len());
-                text.push_str(&old.text);
-                text.push_str(value);
-                Value { hash: poly_hash(old.hash, value.as_bytes()), text: text.into_boxed_str() }
-            }
-            _ => Value { hash: poly_hash(0, value.as_bytes()), text: Box::from(value) },
-        };
-        let new = (!new.text.is_empty()).then(|| Rc::new(new));
-        if let Some(v) = &new {
-            hash = hash.wrapping_add(entry_hash(key, v));
+        if !value.is_empty() {
+            hash = hash.wrapping_add(entry_hash(key, &value));
         }
-        let (keys, values) = match (at, new) {
-            (Ok(i), Some(v)) => {
-                let values =
-                    self.values.iter().enumerate().map(|(j, old)| if j == i { Rc::clone(&v) } else { Rc::clone(old) });
+        let (keys, values) = match (at, value.is_empty()) {
+            (Ok(i), false) => {
+                let mut values = Some(value);
+                let values = self.values.iter().enumerate().map(|(j, old)| {
+                    if j == i {
+                        values.take().expect("one slot")
+                    } else {
+                        old.clone()
+                    }
+                });
                 (Rc::clone(&self.keys), values.collect())
             }
-            (Ok(i), None) => (without(&self.keys, i), without(&self.values, i)),
-            (Err(i), Some(v)) => (with_at(&self.keys, i, Rc::from(key)), with_at(&self.values, i, v)),
-            (Err(_), None) => (Rc::clone(&self.keys), Rc::clone(&self.values)),
+            (Ok(i), true) => (without(&self.keys, i), without(&self.values, i)),
+            (Err(i), false) => (with_at(&self.keys, i, Rc::from(key)), with_at(&self.values, i, value)),
+            (Err(_), true) => (Rc::clone(&self.keys), Rc::clone(&self.values)),
         };
         KvMap { hash, keys, values }
     }
@@ -285,14 +274,11 @@ impl KvMap {
     }
 }
 
-fn without<T>(items: &[Rc<T>], i: usize) -> Rc<[Rc<T>]>
-where
-    T: ?Sized,
-{
-    items.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, x)| Rc::clone(x)).collect()
+fn without<T: Clone>(items: &[T], i: usize) -> Rc<[T]> {
+    items.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, x)| x.clone()).collect()
 }
 
-fn with_at<T: ?Sized>(items: &[Rc<T>], i: usize, item: Rc<T>) -> Rc<[Rc<T>]> {
+fn with_at<T: Clone>(items: &[T], i: usize, item: T) -> Rc<[T]> {
     items[..i].iter().cloned().chain([item]).chain(items[i..].iter().cloned()).collect()
 }
 
@@ -300,8 +286,7 @@ impl PartialEq for KvMap {
     fn eq(&self, other: &KvMap) -> bool {
         self.hash == other.hash
             && (Rc::ptr_eq(&self.keys, &other.keys) || self.keys == other.keys)
-            && (Rc::ptr_eq(&self.values, &other.values)
-                || self.values.iter().zip(other.values.iter()).all(|(a, b)| Rc::ptr_eq(a, b) || a == b))
+            && (Rc::ptr_eq(&self.values, &other.values) || self.values == other.values)
     }
 }
 
@@ -328,12 +313,13 @@ mod tests {
         let m = KvModel;
         let s = m.init();
         assert_eq!(s, "");
-        assert_eq!(m.step(&s, &KvInput::get("k"), &KvOutput::new("")), Some(String::new()));
+        assert_eq!(m.step(&s, &KvInput::get("k"), &KvOutput::new("")), Some(Value::default()));
         assert_eq!(m.step(&s, &KvInput::get("k"), &KvOutput::new("x")), None);
         let s = m.step(&s, &KvInput::append("k", "ab"), &KvOutput::none()).unwrap();
         let s = m.step(&s, &KvInput::append("k", "c"), &KvOutput::none()).unwrap();
         assert_eq!(s, "abc");
-        assert_eq!(m.step(&s, &KvInput::put("k", "z"), &KvOutput::none()), Some("z".to_string()));
+        assert!(m.step(&s, &KvInput::get("k"), &KvOutput::new("abc")).is_some());
+        assert_eq!(m.step(&s, &KvInput::put("k", "z"), &KvOutput::none()), Some(Value::new("z")));
         assert_eq!(m.describe_state(&s), "abc");
     }
 
@@ -343,6 +329,51 @@ mod tests {
         assert_eq!(m.describe_operation(&KvInput::get("k"), &KvOutput::new("v")), "get('k') -> 'v'");
         assert_eq!(m.describe_operation(&KvInput::put("k", "v"), &KvOutput::none()), "put('k', 'v')");
         assert_eq!(m.describe_operation(&KvInput::append("k", "v"), &KvOutput::none()), "append('k', 'v')");
+        let long = "x".repeat(1_000);
+        let d = m.describe_operation(&KvInput::get("k"), &KvOutput::new(long.as_str()));
+        assert!(d.starts_with("get('k') -> 'xxx") && d.contains("…⟨1000 bytes, #") && d.ends_with("xxx'"), "{d}");
+        assert!(d.len() < 200, "{d}");
+    }
+
+    #[test]
+    fn long_histories_of_one_key_step_in_constant_time() {
+        // The model's state after 50,000 appends is a rope; each get of it
+        // compares fingerprints, and the store's values of the same text
+        // equal it.
+        let m = KvModel;
+        let store = ValueStore::new();
+        let mut s = m.init();
+        let mut text = String::new();
+        for j in 0..50_000 {
+            let piece = format!("x 0 {j} y");
+            s = m.step(&s, &KvInput::append("0", piece.as_str()), &KvOutput::none()).unwrap();
+            text.push_str(&piece);
+            if j % 1_000 == 0 {
+                let read = store.value("0", &text);
+                assert!(m.step(&s, &KvInput::get("0"), &KvOutput::new(read.clone())).is_some(), "after {j}");
+                let stale = store.value("0", &text[..text.len() - 1]);
+                assert!(m.step(&s, &KvInput::get("0"), &KvOutput::new(stale)).is_none(), "after {j}");
+            }
+        }
+        assert_eq!(s.text(), text);
+        assert!(store.stored_bytes() <= text.len());
+    }
+
+    #[test]
+    fn states_with_colliding_hashes_stay_apart() {
+        // Two values whose 64-bit table hash collides (forced) are still
+        // different states: equality checks the length and both hashes.
+        let a = Value::with_first_hash("abc", 7);
+        let b = Value::with_first_hash("abd", 7);
+        let m = KvModel;
+        let sa = m.step(&m.init(), &KvInput::put("k", a.clone()), &KvOutput::none()).unwrap();
+        assert!(m.step(&sa, &KvInput::get("k"), &KvOutput::new(a)).is_some());
+        assert!(m.step(&sa, &KvInput::get("k"), &KvOutput::new(b.clone())).is_none());
+        let mut states = crate::states::States::new(&m);
+        let ia = states.intern(sa);
+        let ib = states.intern(b.clone());
+        assert_ne!(ia, ib);
+        assert_eq!(states.intern(b), ib);
     }
 
     #[test]
@@ -378,9 +409,11 @@ mod tests {
     #[test]
     fn maps_with_equal_contents_are_equal_and_hash_alike() {
         let hash = |m: &KvMap| FastBuild::default().hash_one(m);
-        // Reached in different orders, and through an overwritten value.
-        let put = |m: KvMap, k: &str, v: &str| m.with(k, v, false);
-        let append = |m: KvMap, k: &str, v: &str| m.with(k, v, true);
+        let put = |m: KvMap, k: &str, v: &str| m.with(k, Value::new(v));
+        let append = |m: KvMap, k: &str, v: &str| {
+            let joined = m.get(k).concat(&Value::new(v));
+            m.with(k, joined)
+        };
         let a = put(put(put(KvMap::default(), "x", "1"), "y", "2"), "z", "3");
         // Other orders, an overwritten value, values built by appends.
         let b = put(put(put(put(KvMap::default(), "z", "3"), "x", "0"), "y", "2"), "x", "1");
@@ -394,14 +427,15 @@ mod tests {
         assert_eq!(hash(&c), hash(&put(b.clone(), "y", "22")));
         assert_ne!(a, c);
         assert_ne!(hash(&a), hash(&c));
-        assert_eq!(c.get("y"), "22");
-        assert_eq!(c.get("w"), "");
+        assert_eq!(*c.get("y"), "22");
+        assert_eq!(*c.get("w"), "");
         // A key set to "" is the same as a key never written.
         assert_eq!(KvMap::default(), put(KvMap::default(), "x", ""));
         assert_eq!(KvMap::default(), append(KvMap::default(), "x", ""));
         let back = put(append(a.clone(), "w", "4"), "w", "");
         assert_eq!(a, back);
         assert_eq!(hash(&a), hash(&back));
-        assert_eq!(a.iter().collect::<Vec<_>>(), vec![("x", "1"), ("y", "2"), ("z", "3")]);
+        let listed: Vec<(&str, String)> = a.iter().map(|(k, v)| (k, v.text())).collect();
+        assert_eq!(listed, vec![("x", "1".to_string()), ("y", "2".to_string()), ("z", "3".to_string())]);
     }
 }
