@@ -16,7 +16,7 @@ struct Slot {
     /// Leading all-ones words of the set.
     full: u32,
     /// The rest of the set: `words[start..start + len]`.
-    start: usize,
+    start: u32,
     len: u32,
 }
 
@@ -56,13 +56,15 @@ impl Cache {
             if s.hash == hash
                 && s.state == state
                 && s.full == full
-                && &self.words[s.start..s.start + s.len as usize] == tail
+                && &self.words[s.start as usize..(s.start + s.len) as usize] == tail
             {
                 return false;
             }
             i = (i + 1) & mask;
         }
-        let start = self.words.len();
+        let start = u32::try_from(self.words.len() + tail.len())
+            .map(|end| end - tail.len() as u32)
+            .expect("porcupine: the cache's sets outgrew 2^32 words (32 GiB)");
         self.words.extend_from_slice(tail);
         self.slots[i] = Slot { hash, state, full, start, len: tail.len() as u32 };
         self.len += 1;

@@ -5,7 +5,7 @@ use crate::model::{events_to_operations, Event, Model, Operation};
 use crate::search::{search, Order, Outcome, Stop, Verdict};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -205,17 +205,31 @@ fn run<M: Model>(
     (result, LinearizationInfo { partitions })
 }
 
+/// How long a partition's first search runs before an idle core races it:
+/// most partitions are decided sooner, and a race costs a second copy of
+/// the search's memory.
+const RACE_AFTER: Duration = Duration::from_millis(30);
+
+/// A partition's race, in `search_all`'s `searches`: no search yet, one,
+/// raced (two), or never to be raced.
+const NOT_STARTED: usize = 0;
+const ONE_SEARCH: usize = 1;
+const RACED: usize = 2;
+const NO_RACE: usize = 3;
+
 /// Searches the partitions on this thread and up to cores - 1 more, each
 /// taking the next unsearched partition, until all are decided or the stop
 /// flag goes up (time limit, or, when not verbose, an illegal partition).
 ///
 /// A worker with no partition left to start races a partition still being
-/// searched, with the other candidate order ([`Order::ByCall`]): the two
-/// orders are exact, and on a hard history one is often far faster than the
-/// other, with no way to tell which beforehand. The first verdict decides
-/// the partition and stops the other search. So a history of one partition
-/// uses two cores, and a partitioned one spends its idle cores on the
-/// partitions still running at the end.
+/// searched after [`RACE_AFTER`], with the other candidate order
+/// ([`Order::ByCall`]): the two orders are exact, and on a hard history one
+/// is often far faster than the other, with no way to tell which
+/// beforehand. The first verdict decides the partition and stops the other
+/// search. So a hard history of one partition uses two cores, and a
+/// partitioned one spends its idle cores on the partitions still running at
+/// the end. A partition whose operations return in the order they were
+/// called (one client's, say) is not raced: both orders are the same there.
 fn search_all<M: Model>(
     model: &M,
     history: &[Operation<M::Input, M::Output>],
@@ -226,22 +240,47 @@ fn search_all<M: Model>(
 ) {
     let flag = AtomicBool::new(false);
     let decided: Vec<AtomicBool> = groups.iter().map(|_| AtomicBool::new(false)).collect();
-    let searches: Vec<AtomicUsize> = groups.iter().map(|_| AtomicUsize::new(0)).collect();
+    let searches: Vec<AtomicUsize> = groups.iter().map(|_| AtomicUsize::new(NOT_STARTED)).collect();
+    let started: Vec<OnceLock<Instant>> = groups.iter().map(|_| OnceLock::new()).collect();
     let results: Vec<Mutex<Option<Outcome>>> = groups.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
+    // The partition to race now, or whether one may become worth racing.
+    let pick_race = || {
+        let mut wait = false;
+        for h in 0..groups.len() {
+            if decided[h].load(Ordering::Relaxed) || searches[h].load(Ordering::Relaxed) != ONE_SEARCH {
+                continue;
+            }
+            if started[h].get().is_none_or(|t| t.elapsed() < RACE_AFTER) {
+                wait = true;
+                continue;
+            }
+            let race = if orders_differ(history, &groups[h]) { RACED } else { NO_RACE };
+            if searches[h].compare_exchange(ONE_SEARCH, race, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+                && race == RACED
+            {
+                return Ok(h);
+            }
+        }
+        Err(wait)
+    };
     let work = || loop {
         let g = next.fetch_add(1, Ordering::Relaxed);
         let (g, order) = if g < groups.len() {
-            searches[g].fetch_add(1, Ordering::Relaxed);
+            let _ = started[g].set(Instant::now());
+            searches[g].store(ONE_SEARCH, Ordering::Relaxed);
             (g, Order::ByReturn)
         } else {
-            let racing = (0..groups.len()).find(|&h| {
-                !decided[h].load(Ordering::Relaxed)
-                    && searches[h].compare_exchange(1, 2, Ordering::Relaxed, Ordering::Relaxed).is_ok()
-            });
-            match racing {
-                Some(h) => (h, Order::ByCall),
-                None => return,
+            match pick_race() {
+                Ok(h) => (h, Order::ByCall),
+                Err(true) => {
+                    if flag.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+                        return;
+                    }
+                    thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+                Err(false) => return,
             }
         };
         let stop = Stop { flag: &flag, decided: &decided[g], deadline };
@@ -279,6 +318,15 @@ fn search_all<M: Model>(
     for (slot, result) in outcomes.iter_mut().zip(results) {
         *slot = result.into_inner().unwrap_or_else(|e| e.into_inner());
     }
+}
+
+/// Whether ordering `group`'s operations by call differs from ordering them
+/// by return (the two candidate orders of the search; ties are broken
+/// alike): some operation called later returned earlier.
+fn orders_differ<I, O>(history: &[Operation<I, O>], group: &[usize]) -> bool {
+    let mut times: Vec<(i64, i64)> = group.iter().map(|&i| (history[i].call, history[i].return_)).collect();
+    times.sort_unstable();
+    times.windows(2).any(|w| w[1].1 < w[0].1)
 }
 
 /// Raises the flag if dropped while its thread panics.

@@ -6,7 +6,7 @@ use crate::kv::{TestClerk, ELECTION_TIMEOUT};
 use porcupine::models::kv::{KvInput, KvOutput, ValueStore};
 use porcupine::Operation;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -45,9 +45,15 @@ impl OpLog {
         self.values.stored_bytes()
     }
 
-    /// Every operation logged so far.
+    /// Every operation logged so far (a copy; values are shared, so about
+    /// 100 bytes per operation).
     pub fn read(&self) -> Vec<Operation<KvInput, KvOutput>> {
-        self.ops.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.history().clone()
+    }
+
+    /// The history itself, locked: no operation can be logged meanwhile.
+    pub(crate) fn history(&self) -> MutexGuard<'_, Vec<Operation<KvInput, KvOutput>>> {
+        self.ops.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
