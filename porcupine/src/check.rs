@@ -291,7 +291,7 @@ fn search_all<M: Model>(
             continue;
         }
         let ops: Vec<&Operation<M::Input, M::Output>> = groups[g].iter().map(|&i| &history[i]).collect();
-        let outcome = search(model, &ops, verbose, order, &stop);
+        let outcome = search(model, ops, verbose, order, &stop);
         if outcome.verdict != Verdict::Stopped && !decided[g].swap(true, Ordering::Relaxed) {
             if outcome.verdict == Verdict::Illegal && !verbose {
                 flag.store(true, Ordering::Relaxed);

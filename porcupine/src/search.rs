@@ -32,7 +32,7 @@
 
 use crate::bitset::Bitset;
 use crate::cache::Cache;
-use crate::entries::Entries;
+use crate::entries::{Entries, NONE};
 use crate::hash::{mix64, op_key};
 use crate::model::{Model, Operation};
 use crate::record::Recorder;
@@ -110,20 +110,24 @@ const ILLEGAL: u32 = u32::MAX;
 /// clock.
 const STOP_CHECK_MASK: u32 = (1 << 10) - 1;
 
-/// Decides whether `ops` (one partition) is linearizable.
+/// Decides whether `ops` (one partition) is linearizable (taken by value:
+/// the search keeps them in its own order).
 pub(crate) fn search<M: Model>(
     model: &M,
-    ops: &[&Operation<M::Input, M::Output>],
+    ops: Vec<&Operation<M::Input, M::Output>>,
     verbose: bool,
     order_by: Order,
     stop: &Stop,
 ) -> Outcome {
     let n = ops.len();
+    assert!(u32::try_from(n).is_ok_and(|n| n < NONE / 2), "porcupine: {n} operations in one partition");
     // Local ids in call order, so that the linearized set is close to a
     // prefix of the ids (see `bitset`).
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| (ops[i].call, i));
-    let mut s = Search::new(model, order.iter().map(|&i| ops[i]).collect(), verbose, order_by);
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_by_key(|&i| (ops[i as usize].call, i));
+    let sorted = order.iter().map(|&i| ops[i as usize]).collect();
+    drop(ops);
+    let mut s = Search::new(model, sorted, verbose, order_by);
     if s.list.is_empty() {
         return s.finish(Verdict::Ok, &order);
     }
@@ -183,14 +187,15 @@ struct Search<'a, M: Model> {
     rank: Vec<u32>,
     /// Per operation: [`Model::is_read_only`].
     read_only: Vec<bool>,
-    /// Per operation: a random key; the linearized set's hash is the XOR of
-    /// its members' keys.
-    keys: Vec<u64>,
     states: States<'a, M>,
     state: u32,
     set: Bitset,
+    /// The XOR of `op_key` over the linearized set.
     set_hash: u64,
     cache: Cache,
+    /// How many configurations from the root of the path are reachable by
+    /// this path only (see [`Search::push`]).
+    unique: usize,
     /// The linearization so far: frames, and the operations alone (for the
     /// recorder).
     frames: Vec<Frame>,
@@ -224,12 +229,12 @@ impl<'a, M: Model> Search<'a, M> {
             ops,
             list: Entries::new(&times),
             rank,
-            keys: (0..n).map(op_key).collect(),
             states,
             state,
             set: Bitset::new(n),
             set_hash: 0,
             cache: Cache::new(),
+            unique: 1,
             frames: Vec::with_capacity(n),
             path: Vec::with_capacity(n),
             levels: Vec::with_capacity(n + 1),
@@ -324,12 +329,22 @@ impl<'a, M: Model> Search<'a, M> {
 
     /// Linearizes the operation of call entry `node` next, leading to state
     /// `next`, unless that configuration was reached before (then false).
+    ///
+    /// A configuration reached only along configurations that each had one
+    /// possible next operation (a single call entry ahead of the first
+    /// return, as in a stretch where one client works alone) is reached by
+    /// no other path: its set has a single order that respects real time.
+    /// It is not cached (it could never be found there), so a long
+    /// sequential history costs the cache nothing.
     #[inline]
     fn push(&mut self, node: u32, next: u32) -> bool {
         let op = self.list.op(node);
+        let h = self.set_hash ^ op_key(op as usize);
+        let forced = self.unique == self.levels.len() && !self.list.is_call(self.list.next(self.list.first()));
         self.set.set(op as usize);
-        let h = self.set_hash ^ self.keys[op as usize];
-        if !self.cache.insert(h ^ state_key(next), next, &self.set) {
+        if forced {
+            self.unique += 1;
+        } else if !self.cache.insert(h ^ state_key(next), next, &self.set) {
             self.set.clear(op as usize);
             return false;
         }
@@ -351,6 +366,7 @@ impl<'a, M: Model> Search<'a, M> {
             r.record(&self.path);
         }
         let level = self.levels.pop().expect("the current configuration");
+        self.unique = self.unique.min(self.levels.len());
         self.cands.truncate(level.start as usize);
         let Some(top) = self.frames.pop() else {
             return false;
@@ -360,13 +376,13 @@ impl<'a, M: Model> Search<'a, M> {
             r.pop();
         }
         self.set.clear(op as usize);
-        self.set_hash ^= self.keys[op as usize];
+        self.set_hash ^= op_key(op as usize);
         self.state = top.state;
         self.list.unlift(top.node);
         true
     }
 
-    fn finish(mut self, verdict: Verdict, order: &[usize]) -> Outcome {
+    fn finish(mut self, verdict: Verdict, order: &[u32]) -> Outcome {
         match self.recorder.take() {
             Some(mut r) => {
                 if verdict == Verdict::Ok {
@@ -440,7 +456,7 @@ mod tests {
                 if brute_force(&h, &mut vec![false; n], &Value::default()) { Verdict::Ok } else { Verdict::Illegal };
             for order in [Order::ByReturn, Order::ByCall] {
                 for verbose in [false, true] {
-                    let got = search(&KvModel, &refs, verbose, order, &stop).verdict;
+                    let got = search(&KvModel, refs.clone(), verbose, order, &stop).verdict;
                     assert_eq!(got, expected, "case {case}, {order:?}, verbose {verbose}: {h:?}");
                 }
             }
@@ -470,9 +486,9 @@ mod tests {
             }])
             .collect();
         let refs: Vec<&KvOperation> = h.iter().collect();
-        assert_eq!(search(&KvModel, &refs, false, Order::ByReturn, &stop).verdict, Verdict::Stopped);
+        assert_eq!(search(&KvModel, refs.clone(), false, Order::ByReturn, &stop).verdict, Verdict::Stopped);
         flag.store(false, Ordering::Relaxed);
         decided.store(true, Ordering::Relaxed);
-        assert_eq!(search(&KvModel, &refs, false, Order::ByCall, &stop).verdict, Verdict::Stopped);
+        assert_eq!(search(&KvModel, refs, false, Order::ByCall, &stop).verdict, Verdict::Stopped);
     }
 }

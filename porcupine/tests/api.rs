@@ -118,7 +118,7 @@ impl Model for SplitA {
     type Output = KvOutput;
     type State = <KvNoPartitionModel as Model>::State;
     fn partition(&self, h: &[KvOperation]) -> Vec<Vec<usize>> {
-        let (a, rest): (Vec<usize>, Vec<usize>) = (0..h.len()).partition(|&i| h[i].input.key == "a");
+        let (a, rest): (Vec<usize>, Vec<usize>) = (0..h.len()).partition(|&i| &*h[i].input.key == "a");
         vec![a, rest]
     }
     fn init(&self) -> Self::State {
@@ -255,7 +255,7 @@ impl Model for PanicsOnA {
         KvNoPartitionModel.init()
     }
     fn step(&self, s: &Self::State, i: &KvInput, o: &KvOutput) -> Option<Self::State> {
-        assert!(i.key != "a", "the model cannot step key a");
+        assert!(&*i.key != "a", "the model cannot step key a");
         KvNoPartitionModel.step(s, i, o)
     }
     fn describe_operation(&self, i: &KvInput, o: &KvOutput) -> String {

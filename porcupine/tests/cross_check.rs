@@ -56,7 +56,7 @@ fn random_kv_history(rng: &mut StdRng) -> Vec<KvOperation> {
         order.sort_by_key(|&i| lps[i]);
         let mut store: HashMap<String, String> = HashMap::new();
         for i in order {
-            let value = store.entry(h[i].input.key.clone()).or_default();
+            let value = store.entry(h[i].input.key.to_string()).or_default();
             match h[i].input.op {
                 KvOp::Get => h[i].output = KvOutput::new(value.clone()),
                 KvOp::Put => *value = h[i].input.value.text(),

@@ -142,10 +142,13 @@ fn execute(mut planned: Vec<Planned>) -> Vec<KvOperation> {
     // Reads stored as the tester stores them: sharing text, so that
     // histories of long values stay small.
     let values = ValueStore::new();
+    for p in planned.iter_mut() {
+        p.input.key = values.key(&p.input.key);
+    }
     let mut outputs = vec![KvOutput::none(); planned.len()];
     for i in by_lp {
         let input = &planned[i].input;
-        let value = store.entry(input.key.clone()).or_default();
+        let value = store.entry(input.key.to_string()).or_default();
         match input.op {
             KvOp::Get => outputs[i] = KvOutput::new(values.value(&input.key, value)),
             KvOp::Put => *value = input.value.text(),

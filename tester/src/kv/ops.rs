@@ -39,6 +39,11 @@ impl OpLog {
         KvOutput::new(self.values.value(key, value))
     }
 
+    /// `key`, shared by every operation on it.
+    fn key(&self, key: &str) -> std::sync::Arc<str> {
+        self.values.key(key)
+    }
+
     /// Bytes of text the log holds for the values read (see
     /// [`ValueStore::stored_bytes`]).
     pub fn stored_bytes(&self) -> usize {
@@ -63,12 +68,14 @@ fn now_ns() -> i64 {
     T0.get_or_init(Instant::now).elapsed().as_nanos() as i64
 }
 
-/// Runs one Clerk call, counts it, and logs it as client `cli`.
+/// Runs one Clerk call, counts it, and logs it as client `cli` (the input
+/// made from the log's shared key, the output by `output`).
 fn logged<T>(
     cfg: &KvHarness,
     log: Option<&OpLog>,
     cli: usize,
-    input: KvInput,
+    key: &str,
+    input: impl FnOnce(std::sync::Arc<str>) -> KvInput,
     call: impl FnOnce() -> T,
     output: impl FnOnce(&OpLog, &T) -> KvOutput,
 ) -> T {
@@ -77,6 +84,7 @@ fn logged<T>(
     let end = now_ns();
     cfg.op();
     if let Some(log) = log {
+        let input = input(log.key(key));
         log.append(Operation { client_id: cli, input, output: output(log, &r), call: start, return_: end });
     }
     r
@@ -84,17 +92,19 @@ fn logged<T>(
 
 /// A counted `Get`, logged when `log` is given (`Get(cfg, ck, key, log, cli)`).
 pub fn get(cfg: &KvHarness, ck: &mut TestClerk, key: &str, log: Option<&OpLog>, cli: usize) -> String {
-    logged(cfg, log, cli, KvInput::get(key), || ck.ck.get(key), |log, v| log.read_output(key, v))
+    logged(cfg, log, cli, key, KvInput::get, || ck.ck.get(key), |log, v| log.read_output(key, v))
 }
 
 /// A counted `Put`.
 pub fn put(cfg: &KvHarness, ck: &mut TestClerk, key: &str, value: &str, log: Option<&OpLog>, cli: usize) {
-    logged(cfg, log, cli, KvInput::put(key, value), || ck.ck.put(key, value), |_, _| KvOutput::none())
+    let input = |k| KvInput::put(k, value);
+    logged(cfg, log, cli, key, input, || ck.ck.put(key, value), |_, _| KvOutput::none())
 }
 
 /// A counted `Append`.
 pub fn append(cfg: &KvHarness, ck: &mut TestClerk, key: &str, value: &str, log: Option<&OpLog>, cli: usize) {
-    logged(cfg, log, cli, KvInput::append(key, value), || ck.ck.append(key, value), |_, _| KvOutput::none())
+    let input = |k| KvInput::append(k, value);
+    logged(cfg, log, cli, key, input, || ck.ck.append(key, value), |_, _| KvOutput::none())
 }
 
 /// A counted, unlogged Get that must return `value` (`check`).

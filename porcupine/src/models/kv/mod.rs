@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// Which operation a [`KvInput`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,25 +48,25 @@ pub enum KvOp {
 pub struct KvInput {
     /// Get, Put or Append.
     pub op: KvOp,
-    /// The key.
-    pub key: String,
+    /// The key (shared: [`ValueStore::key`] gives one allocation per key).
+    pub key: Arc<str>,
     /// The value to put or append; empty for a get.
     pub value: Value,
 }
 
 impl KvInput {
     /// `Get(key)`.
-    pub fn get(key: impl Into<String>) -> Self {
+    pub fn get(key: impl Into<Arc<str>>) -> Self {
         KvInput { op: KvOp::Get, key: key.into(), value: Value::default() }
     }
 
     /// `Put(key, value)`.
-    pub fn put(key: impl Into<String>, value: impl Into<Value>) -> Self {
+    pub fn put(key: impl Into<Arc<str>>, value: impl Into<Value>) -> Self {
         KvInput { op: KvOp::Put, key: key.into(), value: value.into() }
     }
 
     /// `Append(key, value)`.
-    pub fn append(key: impl Into<String>, value: impl Into<Value>) -> Self {
+    pub fn append(key: impl Into<Arc<str>>, value: impl Into<Value>) -> Self {
         KvInput { op: KvOp::Append, key: key.into(), value: value.into() }
     }
 }
@@ -112,7 +113,7 @@ impl Model for KvModel {
     fn partition(&self, history: &[KvOperation]) -> Vec<Vec<usize>> {
         let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (i, op) in history.iter().enumerate() {
-            by_key.entry(&op.input.key).or_default().push(i);
+            by_key.entry(&*op.input.key).or_default().push(i);
         }
         by_key.into_values().collect()
     }

@@ -2,10 +2,10 @@
 //! reads of a growing key share one buffer.
 
 use super::fingerprint::Fingerprint;
-use super::value::Value;
+use super::value::{Inner, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// Chains remembered per key, most recently used first.
 const CHAINS_PER_KEY: usize = 4;
@@ -27,7 +27,9 @@ const MARK: usize = 1024;
 /// in text, plus about 100 bytes per value, instead of the sum of the
 /// reads' lengths; and the fingerprint of a value that extends a chain is
 /// computed from the new bytes only. Each value is checked byte for byte
-/// against the chain it joins (a `memcmp`).
+/// against the chain it joins (a `memcmp`). A read of the same text as the
+/// last value made from a chain (no write in between) shares that value
+/// itself: no allocation at all.
 ///
 /// Thread-safe: clients log their reads concurrently. One store per
 /// history (values of different stores are comparable, but share nothing).
@@ -44,7 +46,8 @@ const MARK: usize = 1024;
 /// ```
 #[derive(Default)]
 pub struct ValueStore {
-    keys: Mutex<HashMap<String, Vec<Arc<Chain>>>>,
+    /// Each key (shared by [`ValueStore::key`]) and its chains.
+    keys: Mutex<HashMap<Arc<str>, Vec<Arc<Chain>>>>,
     stored: AtomicUsize,
 }
 
@@ -59,6 +62,9 @@ struct ChainData {
     marks: Vec<Fingerprint>,
     /// The fingerprint of the whole text.
     end: Fingerprint,
+    /// The last value made from this chain: a read of the same text again
+    /// shares it.
+    last: Weak<Inner>,
 }
 
 impl Chain {
@@ -74,7 +80,12 @@ impl Chain {
 
 impl ChainData {
     fn new(text: &str) -> ChainData {
-        let mut data = ChainData { text: String::new(), marks: vec![Fingerprint::EMPTY], end: Fingerprint::EMPTY };
+        let mut data = ChainData {
+            text: String::new(),
+            marks: vec![Fingerprint::EMPTY],
+            end: Fingerprint::EMPTY,
+            last: Weak::new(),
+        };
         data.push(text);
         data
     }
@@ -121,33 +132,61 @@ impl ValueStore {
         let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
         let chains = match keys.get_mut(key) {
             Some(c) => c,
-            None => keys.entry(key.to_string()).or_default(),
+            None => keys.entry(Arc::from(key)).or_default(),
         };
         for i in 0..chains.len() {
             let chain = Arc::clone(&chains[i]);
             let mut data = chain.lock();
             let have = data.text.len();
             let value = if text.len() >= have && text.as_bytes()[..have] == *data.text.as_bytes() {
-                if text.len() > have {
-                    data.push(&text[have..]);
-                    self.stored.fetch_add(text.len() - have, Ordering::Relaxed);
+                let last = Value::upgrade(&data.last).filter(|v| v.len() == text.len());
+                match last {
+                    Some(v) => v,
+                    None => {
+                        if text.len() > have {
+                            data.push(&text[have..]);
+                            self.stored.fetch_add(text.len() - have, Ordering::Relaxed);
+                        }
+                        Value::in_chain(&chain, text.len(), data.end)
+                    }
                 }
-                Value::in_chain(&chain, text.len(), data.end)
             } else if text.len() < have && data.text.as_bytes()[..text.len()] == *text.as_bytes() {
-                Value::in_chain(&chain, text.len(), data.prefix(text.len()))
+                match Value::upgrade(&data.last).filter(|v| v.len() == text.len()) {
+                    Some(v) => v,
+                    None => Value::in_chain(&chain, text.len(), data.prefix(text.len())),
+                }
             } else {
                 continue;
             };
+            data.last = value.downgrade();
             drop(data);
             chains[..=i].rotate_right(1);
             return value;
         }
         let chain = Arc::new(Chain { data: Mutex::new(ChainData::new(text)) });
         self.stored.fetch_add(text.len(), Ordering::Relaxed);
-        let end = chain.lock().end;
-        chains.insert(0, Arc::clone(&chain));
+        let value = {
+            let mut data = chain.lock();
+            let value = Value::in_chain(&chain, text.len(), data.end);
+            data.last = value.downgrade();
+            value
+        };
+        chains.insert(0, chain);
         chains.truncate(CHAINS_PER_KEY);
-        Value::in_chain(&chain, text.len(), end)
+        value
+    }
+
+    /// `key`, shared with every other operation on it (for
+    /// [`KvInput`](super::KvInput)'s key: one allocation per key, not per
+    /// operation).
+    pub fn key(&self, key: &str) -> Arc<str> {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, _)) = keys.get_key_value(key) {
+            return Arc::clone(k);
+        }
+        let k: Arc<str> = Arc::from(key);
+        keys.insert(Arc::clone(&k), Vec::new());
+        k
     }
 
     /// Bytes of text stored so far, over all chains.
@@ -178,6 +217,9 @@ mod tests {
         // Text stored: the final value once, not the sum of all reads
         // (about 18 MB).
         assert_eq!(store.stored_bytes(), last.len());
+        // A repeated read shares the value itself.
+        let again = store.value("0", &last);
+        assert!(again.same_allocation(&values[1_999]));
         // Stale and repeated reads are prefixes of the chain.
         for j in [0, 1, 5, 1_000, 1_999] {
             let v = store.value("0", &growing(j));
@@ -217,6 +259,11 @@ mod tests {
         assert_eq!(other, b);
         assert_eq!(store.stored_bytes(), 8 + 3 + 8 + 8);
         assert!(store.value("k", "").is_empty());
+        // Keys are shared.
+        let (k1, k2) = (store.key("k"), store.key("k"));
+        assert!(Arc::ptr_eq(&k1, &k2));
+        assert_eq!(&*store.key("new"), "new");
+        assert!(Arc::ptr_eq(&store.key("new"), &store.key("new")));
     }
 
     #[test]

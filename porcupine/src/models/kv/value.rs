@@ -5,8 +5,11 @@ use super::fingerprint::Fingerprint;
 use super::store::Chain;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
+/// Texts at most this long are stored inline, in the value's one
+/// allocation.
+const SHORT: usize = 30;
 /// Concatenations at most this long are stored flat (one string).
 const FLAT: usize = 64;
 /// A concatenation keeps at least this many of its first bytes at hand, so
@@ -43,19 +46,21 @@ const SHOWN: usize = 64;
 #[derive(Clone, Default)]
 pub struct Value(Option<Arc<Inner>>);
 
-struct Inner {
+pub(crate) struct Inner {
     len: usize,
     fp: Fingerprint,
     text: Text,
 }
 
 enum Text {
+    /// Its own bytes, at most `SHORT` of them, inline (valid UTF-8).
+    Short { len: u8, bytes: [u8; SHORT] },
     /// Its own bytes.
     Own(Box<str>),
     /// The first `len` bytes of a store's chain.
     Chain(Arc<Chain>),
-    /// `left` then `right`, longer than `FLAT`. `head` is an `Own` or
-    /// `Chain` value whose text begins with this one's first `HEAD` bytes
+    /// `left` then `right`, longer than `FLAT`. `head` is a leaf (not a
+    /// concatenation) whose text begins with this one's first `HEAD` bytes
     /// (at least).
     Concat { left: Value, right: Value, head: Value },
 }
@@ -69,7 +74,7 @@ impl Value {
         if text.is_empty() {
             return Value::default();
         }
-        Value::from_parts(text.len(), Fingerprint::of(text.as_bytes()), Text::Own(Box::from(text)))
+        Value::from_parts(text.len(), Fingerprint::of(text.as_bytes()), own(text))
     }
 
     /// The first `len` bytes of `chain`, whose fingerprint is `fp`.
@@ -78,6 +83,16 @@ impl Value {
             return Value::default();
         }
         Value::from_parts(len, fp, Text::Chain(Arc::clone(chain)))
+    }
+
+    /// A reference that does not keep the value alive.
+    pub(crate) fn downgrade(&self) -> Weak<Inner> {
+        self.0.as_ref().map_or_else(Weak::new, Arc::downgrade)
+    }
+
+    /// The value `weak` refers to, if still alive.
+    pub(crate) fn upgrade(weak: &Weak<Inner>) -> Option<Value> {
+        weak.upgrade().map(|inner| Value(Some(inner)))
     }
 
     fn from_parts(len: usize, fp: Fingerprint, text: Text) -> Value {
@@ -110,7 +125,7 @@ impl Value {
             let mut s = String::with_capacity(len);
             self.write_to(&mut s);
             next.write_to(&mut s);
-            return Value::from_parts(len, fp, Text::Own(s.into_boxed_str()));
+            return Value::from_parts(len, fp, own(&s));
         }
         let head = match &a.text {
             Text::Concat { head, .. } => head.clone(),
@@ -139,13 +154,11 @@ impl Value {
         let mut stack = vec![self];
         while let Some(v) = stack.pop() {
             let Some(inner) = &v.0 else { continue };
-            match &inner.text {
-                Text::Own(s) => out.push_str(s),
-                Text::Chain(c) => c.with_text(|t| out.push_str(&t[..inner.len])),
-                Text::Concat { left, right, .. } => {
-                    stack.push(right);
-                    stack.push(left);
-                }
+            if let Text::Concat { left, right, .. } = &inner.text {
+                stack.push(right);
+                stack.push(left);
+            } else {
+                inner.with_leaf(|t| out.push_str(t));
             }
         }
     }
@@ -162,14 +175,13 @@ impl Value {
             t[..end].to_string()
         };
         match &inner.text {
-            Text::Own(s) => cut(s),
-            Text::Chain(c) => c.with_text(|t| cut(&t[..inner.len])),
             Text::Concat { head, .. } if head.len() >= n => head.head_text(n),
             Text::Concat { .. } => {
                 let mut s = self.text();
                 s.truncate(cut(&s).len());
                 s
             }
+            _ => inner.with_leaf(cut).expect("a leaf"),
         }
     }
 
@@ -189,14 +201,6 @@ impl Value {
                 t[start..].to_string()
             };
             match &inner.text {
-                Text::Own(s) => {
-                    pieces.push(cut(s));
-                    break;
-                }
-                Text::Chain(c) => {
-                    pieces.push(c.with_text(|t| cut(&t[..inner.len])));
-                    break;
-                }
                 Text::Concat { left, right, .. } => {
                     if right.len() >= need {
                         v = right;
@@ -205,6 +209,10 @@ impl Value {
                         need -= right.len();
                         v = left;
                     }
+                }
+                _ => {
+                    pieces.push(inner.with_leaf(cut).expect("a leaf"));
+                    break;
                 }
             }
         }
@@ -229,6 +237,31 @@ impl Value {
             (fp.h[0] ^ fp.h[1]) & 0xff_ffff,
             self.tail_text(SHOWN)
         )
+    }
+}
+
+/// A leaf's text: inline if short enough.
+fn own(text: &str) -> Text {
+    if text.len() <= SHORT {
+        let mut bytes = [0; SHORT];
+        bytes[..text.len()].copy_from_slice(text.as_bytes());
+        Text::Short { len: text.len() as u8, bytes }
+    } else {
+        Text::Own(Box::from(text))
+    }
+}
+
+impl Inner {
+    /// Runs `f` on a leaf's text (`None` for a concatenation).
+    fn with_leaf<R>(&self, f: impl FnOnce(&str) -> R) -> Option<R> {
+        match &self.text {
+            Text::Short { len, bytes } => {
+                Some(f(std::str::from_utf8(&bytes[..usize::from(*len)]).expect("copied from a str")))
+            }
+            Text::Own(s) => Some(f(s)),
+            Text::Chain(c) => Some(c.with_text(|t| f(&t[..self.len]))),
+            Text::Concat { .. } => None,
+        }
     }
 }
 
@@ -315,8 +348,8 @@ impl From<&str> for Value {
 
 impl From<String> for Value {
     fn from(text: String) -> Value {
-        if text.is_empty() {
-            return Value::default();
+        if text.len() <= SHORT {
+            return Value::new(&text);
         }
         Value::from_parts(text.len(), Fingerprint::of(text.as_bytes()), Text::Own(text.into_boxed_str()))
     }
@@ -336,7 +369,15 @@ impl Value {
     pub(crate) fn with_first_hash(text: &str, h0: u64) -> Value {
         let mut fp = Fingerprint::of(text.as_bytes());
         fp.h[0] = h0;
-        Value::from_parts(text.len(), fp, Text::Own(Box::from(text)))
+        Value::from_parts(text.len(), fp, own(text))
+    }
+
+    /// Whether both are the same allocation.
+    pub(crate) fn same_allocation(&self, other: &Value) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
     }
 
     /// Depth of the rope's left spine (1 for a flat value, 0 for `""`).
@@ -362,6 +403,20 @@ mod tests {
 
     fn hash(v: &Value) -> u64 {
         FastBuild::default().hash_one(v)
+    }
+
+    #[test]
+    fn one_small_allocation_per_value() {
+        // The text of a short value lives in the value's own allocation.
+        assert_eq!(std::mem::size_of::<Value>(), 8);
+        assert_eq!(std::mem::size_of::<Text>(), 32);
+        for t in ["x", "x 0 1234 y", &"y".repeat(SHORT), &"z".repeat(SHORT + 1)] {
+            let v = Value::new(t);
+            assert_eq!(v.text(), t);
+            assert_eq!(v, Value::from(t.to_string()));
+            let inline = matches!(v.0.as_ref().unwrap().text, Text::Short { .. });
+            assert_eq!(inline, t.len() <= SHORT, "{t}");
+        }
     }
 
     #[test]
