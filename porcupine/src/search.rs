@@ -106,6 +106,10 @@ const UNTRIED: u32 = u32::MAX - 1;
 /// A candidate whose step is illegal.
 const ILLEGAL: u32 = u32::MAX;
 
+/// After a committed step (see [`Search::push`]), the states met so far are
+/// dropped once there are this many.
+const COMPACT_STATES: usize = 4096;
+
 /// How often (in loop iterations) the search looks at the stop flag and the
 /// clock.
 const STOP_CHECK_MASK: u32 = (1 << 10) - 1;
@@ -196,8 +200,8 @@ struct Search<'a, M: Model> {
     /// How many configurations from the root of the path are reachable by
     /// this path only (see [`Search::push`]).
     unique: usize,
-    /// The linearization so far: frames, and the operations alone (for the
-    /// recorder).
+    /// The linearization so far: frames (none for committed steps), and the
+    /// operations alone (for the recorder).
     frames: Vec<Frame>,
     path: Vec<u32>,
     /// One level per configuration on the path, the current one last, each
@@ -235,9 +239,9 @@ impl<'a, M: Model> Search<'a, M> {
             set_hash: 0,
             cache: Cache::new(),
             unique: 1,
-            frames: Vec::with_capacity(n),
+            frames: Vec::new(),
             path: Vec::with_capacity(n),
-            levels: Vec::with_capacity(n + 1),
+            levels: Vec::new(),
             cands: Vec::new(),
             order,
             recorder: verbose.then(|| Recorder::new(n)),
@@ -332,10 +336,17 @@ impl<'a, M: Model> Search<'a, M> {
     ///
     /// A configuration reached only along configurations that each had one
     /// possible next operation (a single call entry ahead of the first
-    /// return, as in a stretch where one client works alone) is reached by
-    /// no other path: its set has a single order that respects real time.
-    /// It is not cached (it could never be found there), so a long
-    /// sequential history costs the cache nothing.
+    /// return, as while one client works alone) is reached by no other
+    /// path: its set has a single order that respects real time. Such a
+    /// step is *committed*: the configuration is not cached (it could never
+    /// be found there), and the path below it is forgotten, since
+    /// backtracking into it could only end the search (each of its
+    /// configurations had one candidate, already taken): the new
+    /// configuration becomes the root, and the states met so far are
+    /// dropped now and then. So a long sequential history is searched in
+    /// memory that follows its window of concurrent operations. (Only the
+    /// first stretch of a search can be committed: after a configuration
+    /// with two candidates, every descendant may be reached another way.)
     #[inline]
     fn push(&mut self, node: u32, next: u32) -> bool {
         let op = self.list.op(node);
@@ -343,12 +354,15 @@ impl<'a, M: Model> Search<'a, M> {
         let forced = self.unique == self.levels.len() && !self.list.is_call(self.list.next(self.list.first()));
         self.set.set(op as usize);
         if forced {
-            self.unique += 1;
+            debug_assert!(self.frames.is_empty() && self.levels.len() == 1);
+            self.levels.clear();
+            self.cands.clear();
         } else if !self.cache.insert(h ^ state_key(next), next, &self.set) {
             self.set.clear(op as usize);
             return false;
+        } else {
+            self.frames.push(Frame { node, state: self.state });
         }
-        self.frames.push(Frame { node, state: self.state });
         self.path.push(op);
         if let Some(r) = self.recorder.as_mut() {
             r.push();
@@ -356,6 +370,9 @@ impl<'a, M: Model> Search<'a, M> {
         self.set_hash = h;
         self.state = next;
         self.list.lift(node);
+        if forced && self.states.len() >= COMPACT_STATES {
+            self.state = self.states.keep_only(self.state);
+        }
         true
     }
 
@@ -371,6 +388,7 @@ impl<'a, M: Model> Search<'a, M> {
         let Some(top) = self.frames.pop() else {
             return false;
         };
+        // Committed operations are the bottom of the path, without frames.
         let op = self.path.pop().expect("one operation per frame");
         if let Some(r) = self.recorder.as_mut() {
             r.pop();
