@@ -2,7 +2,8 @@
 //! partitions in parallel, and combine their verdicts.
 
 use crate::model::{events_to_operations, Event, Model, Operation};
-use crate::search::{search, Order, Outcome, Stop, Verdict};
+use crate::search::{search, Order, Outcome, Verdict};
+use crate::stop::{self, Stop, POLL_EVERY};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -62,7 +63,10 @@ pub struct PartitionInfo<I, O> {
 }
 
 impl<I, O> PartitionInfo<I, O> {
-    /// This partition's operations (copies), in the model's order.
+    /// This partition's operations (copies), in the model's order; none
+    /// for an undecided partition once the time limit has passed (copying
+    /// them would overrun it), though [`Self::history_indices`] still lists
+    /// them.
     pub fn operations(&self) -> &[Operation<I, O>] {
         &self.operations
     }
@@ -181,6 +185,10 @@ fn run<M: Model>(
     };
 
     let partitions = if verbose {
+        // Copying a partition's operations takes time (about 10 ns each):
+        // a decided partition's are always copied (the picture needs them),
+        // an undecided one's only while the time limit allows.
+        let out_of_time = || deadline.is_some_and(|d| Instant::now() >= d);
         groups
             .into_iter()
             .zip(outcomes)
@@ -190,13 +198,15 @@ fn run<M: Model>(
                     Some(o) if o.verdict != Verdict::Stopped => (o.partials, o.longest),
                     _ => (Vec::new(), vec![None; indices.len()]),
                 };
-                PartitionInfo {
-                    operations: indices.iter().map(|&i| history[i].clone()).collect(),
-                    history_indices: indices,
-                    result,
-                    partial_linearizations,
-                    longest,
+                let mut operations = Vec::with_capacity(if result == CheckResult::Unknown { 0 } else { indices.len() });
+                for chunk in indices.chunks(POLL_EVERY) {
+                    if result == CheckResult::Unknown && out_of_time() {
+                        operations = Vec::new();
+                        break;
+                    }
+                    operations.extend(chunk.iter().map(|&i| history[i].clone()));
                 }
+                PartitionInfo { operations, history_indices: indices, result, partial_linearizations, longest }
             })
             .collect()
     } else {
@@ -255,7 +265,8 @@ fn search_all<M: Model>(
                 wait = true;
                 continue;
             }
-            let race = if orders_differ(history, &groups[h]) { RACED } else { NO_RACE };
+            let stop = Stop { flag: &flag, decided: &decided[h], deadline };
+            let race = if orders_differ(history, &groups[h], &stop) { RACED } else { NO_RACE };
             if searches[h].compare_exchange(ONE_SEARCH, race, Ordering::Relaxed, Ordering::Relaxed).is_ok()
                 && race == RACED
             {
@@ -322,11 +333,11 @@ fn search_all<M: Model>(
 
 /// Whether ordering `group`'s operations by call differs from ordering them
 /// by return (the two candidate orders of the search; ties are broken
-/// alike): some operation called later returned earlier.
-fn orders_differ<I, O>(history: &[Operation<I, O>], group: &[usize]) -> bool {
+/// alike): some operation called later returned earlier. False if stopped
+/// before knowing.
+fn orders_differ<I, O>(history: &[Operation<I, O>], group: &[usize], stop: &Stop) -> bool {
     let mut times: Vec<(i64, i64)> = group.iter().map(|&i| (history[i].call, history[i].return_)).collect();
-    times.sort_unstable();
-    times.windows(2).any(|w| w[1].1 < w[0].1)
+    stop::sort(&mut times, stop) && times.windows(2).any(|w| w[1].1 < w[0].1)
 }
 
 /// Raises the flag if dropped while its thread panics.

@@ -83,6 +83,7 @@ pub mod models;
 mod record;
 mod search;
 mod states;
+mod stop;
 mod visualize;
 
 pub use check::{

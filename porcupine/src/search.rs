@@ -37,33 +37,7 @@ use crate::hash::{mix64, op_key};
 use crate::model::{Model, Operation};
 use crate::record::Recorder;
 use crate::states::States;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
-
-/// When to give up: another partition's verdict, this partition decided
-/// by another search, or the time limit.
-pub(crate) struct Stop<'a> {
-    /// Raised for every search.
-    pub(crate) flag: &'a AtomicBool,
-    /// Raised when this partition is decided.
-    pub(crate) decided: &'a AtomicBool,
-    pub(crate) deadline: Option<Instant>,
-}
-
-impl Stop<'_> {
-    /// True once a flag is up or the deadline has passed (which raises the
-    /// flag for everyone).
-    pub(crate) fn now(&self) -> bool {
-        if self.flag.load(Ordering::Relaxed) || self.decided.load(Ordering::Relaxed) {
-            return true;
-        }
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            self.flag.store(true, Ordering::Relaxed);
-            return true;
-        }
-        false
-    }
-}
+use crate::stop::{self, Stop, POLL_EVERY};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
@@ -79,13 +53,15 @@ pub(crate) struct Outcome {
     /// Verbose only: distinct partial linearizations, longest first (for
     /// `Ok`, the one complete linearization; for `Illegal`, never empty).
     pub(crate) partials: Vec<Vec<usize>>,
-    /// Verbose only: per operation, its longest partial linearization.
+    /// Verbose only (else empty): per operation, its longest partial
+    /// linearization.
     pub(crate) longest: Vec<Option<usize>>,
 }
 
 impl Outcome {
-    pub(crate) fn bare(verdict: Verdict, n: usize) -> Self {
-        Outcome { verdict, partials: Vec::new(), longest: vec![None; n] }
+    /// A verdict without the verbose record.
+    pub(crate) fn bare(verdict: Verdict) -> Self {
+        Outcome { verdict, partials: Vec::new(), longest: Vec::new() }
     }
 }
 
@@ -127,11 +103,16 @@ pub(crate) fn search<M: Model>(
     assert!(u32::try_from(n).is_ok_and(|n| n < NONE / 2), "porcupine: {n} operations in one partition");
     // Local ids in call order, so that the linearized set is close to a
     // prefix of the ids (see `bitset`).
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    order.sort_by_key(|&i| (ops[i as usize].call, i));
+    let mut by_call: Vec<(i64, u32)> = ops.iter().enumerate().map(|(i, o)| (o.call, i as u32)).collect();
+    if !stop::sort(&mut by_call, stop) {
+        return Outcome::bare(Verdict::Stopped);
+    }
+    let order: Vec<u32> = by_call.into_iter().map(|(_, i)| i).collect();
     let sorted = order.iter().map(|&i| ops[i as usize]).collect();
     drop(ops);
-    let mut s = Search::new(model, sorted, verbose, order_by);
+    let Some(mut s) = Search::new(model, sorted, verbose, order_by, stop) else {
+        return Outcome::bare(Verdict::Stopped);
+    };
     if s.list.is_empty() {
         return s.finish(Verdict::Ok, &order);
     }
@@ -140,7 +121,7 @@ pub(crate) fn search<M: Model>(
     loop {
         ticks = ticks.wrapping_add(1);
         if ticks & STOP_CHECK_MASK == 0 && stop.now() {
-            return Outcome::bare(Verdict::Stopped, n);
+            return Outcome::bare(Verdict::Stopped);
         }
         match s.next_candidate() {
             Some((node, known)) => {
@@ -214,24 +195,42 @@ struct Search<'a, M: Model> {
 }
 
 impl<'a, M: Model> Search<'a, M> {
-    fn new(model: &'a M, ops: Vec<&'a Operation<M::Input, M::Output>>, verbose: bool, order: Order) -> Self {
+    /// The search's setup, or `None` if stopped meanwhile.
+    fn new(
+        model: &'a M,
+        ops: Vec<&'a Operation<M::Input, M::Output>>,
+        verbose: bool,
+        order: Order,
+        stop: &Stop,
+    ) -> Option<Self> {
         let n = ops.len();
         let times: Vec<(i64, i64)> = ops.iter().map(|o| (o.call, o.return_)).collect();
-        let mut ranked: Vec<usize> = (0..n).collect();
-        match order {
-            Order::ByReturn => ranked.sort_by_key(|&i| (times[i].1, times[i].0, i)),
-            Order::ByCall => ranked.sort_by_key(|&i| (times[i].0, times[i].1, i)),
+        let mut ranked: Vec<(i64, i64, u32)> = match order {
+            Order::ByReturn => times.iter().enumerate().map(|(i, t)| (t.1, t.0, i as u32)).collect(),
+            Order::ByCall => times.iter().enumerate().map(|(i, t)| (t.0, t.1, i as u32)).collect(),
+        };
+        if !stop::sort(&mut ranked, stop) {
+            return None;
         }
         let mut rank = vec![0; n];
-        for (r, &i) in ranked.iter().enumerate() {
-            rank[i] = r as u32;
+        for (r, &(_, _, i)) in ranked.iter().enumerate() {
+            rank[i as usize] = r as u32;
         }
+        drop(ranked);
+        let mut read_only = Vec::with_capacity(n);
+        for chunk in ops.chunks(POLL_EVERY) {
+            if stop.now() {
+                return None;
+            }
+            read_only.extend(chunk.iter().map(|o| model.is_read_only(&o.input, &o.output)));
+        }
+        let list = Entries::new(&times, stop)?;
         let mut states = States::new(model);
         let state = states.intern(model.init());
-        Search {
-            read_only: ops.iter().map(|o| model.is_read_only(&o.input, &o.output)).collect(),
+        Some(Search {
+            read_only,
             ops,
-            list: Entries::new(&times),
+            list,
             rank,
             states,
             state,
@@ -245,7 +244,7 @@ impl<'a, M: Model> Search<'a, M> {
             cands: Vec::new(),
             order,
             recorder: verbose.then(|| Recorder::new(n)),
-        }
+        })
     }
 
     /// The state after the operation of call entry `node`, if legal now.
@@ -408,7 +407,7 @@ impl<'a, M: Model> Search<'a, M> {
                 }
                 r.finish(verdict, order)
             }
-            None => Outcome::bare(verdict, order.len()),
+            None => Outcome::bare(verdict),
         }
     }
 }
@@ -426,6 +425,7 @@ mod tests {
     use rand::rngs::StdRng;
     use rand::seq::SliceRandom;
     use rand::{Rng, SeedableRng};
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     /// Every real-time-respecting order, cut short at an illegal step.
     fn brute_force(h: &[KvOperation], done: &mut Vec<bool>, state: &Value) -> bool {

@@ -25,7 +25,7 @@ pub use value::Value;
 
 use crate::hash::{mix64, FastBuild};
 use crate::model::{Model, Operation};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::rc::Rc;
@@ -111,11 +111,24 @@ impl Model for KvModel {
 
     /// One group per key, in key order.
     fn partition(&self, history: &[KvOperation]) -> Vec<Vec<usize>> {
-        let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut index: HashMap<&str, usize, FastBuild> = HashMap::default();
+        let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+        // Keys are usually shared (`ValueStore::key`): the same pointer as
+        // the operation before needs no lookup.
+        let mut last: Option<(&Arc<str>, usize)> = None;
         for (i, op) in history.iter().enumerate() {
-            by_key.entry(&*op.input.key).or_default().push(i);
+            let g = match last {
+                Some((k, g)) if Arc::ptr_eq(k, &op.input.key) => g,
+                _ => *index.entry(&op.input.key).or_insert_with(|| {
+                    groups.push((&op.input.key, Vec::new()));
+                    groups.len() - 1
+                }),
+            };
+            last = Some((&op.input.key, g));
+            groups[g].1.push(i);
         }
-        by_key.into_values().collect()
+        groups.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        groups.into_iter().map(|(_, g)| g).collect()
     }
 
     fn init(&self) -> Value {
