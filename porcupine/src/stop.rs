@@ -42,7 +42,7 @@ pub(crate) fn sort<T: Copy + Ord>(v: &mut [T], stop: &Stop) -> bool {
     const RUN: usize = 1 << 12;
     for (k, run) in v.chunks_mut(RUN).enumerate() {
         run.sort();
-        if k % (POLL_EVERY / RUN) == 0 && stop.now() {
+        if k.is_multiple_of(POLL_EVERY / RUN) && stop.now() {
             return false;
         }
     }
@@ -70,7 +70,7 @@ pub(crate) fn sort<T: Copy + Ord>(v: &mut [T], stop: &Stop) -> bool {
                     j += 1;
                 }
                 done += 1;
-                if done % POLL_EVERY == 0 && stop.now() {
+                if done.is_multiple_of(POLL_EVERY) && stop.now() {
                     return false;
                 }
             }
