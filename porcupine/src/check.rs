@@ -163,14 +163,14 @@ fn run<M: Model>(
     let groups = model.partition(history);
     validate_partition(model, history, &groups);
 
-    let mut outcomes: Vec<Option<Outcome>> = groups.iter().map(|_| None).collect();
+    let mut outcomes: Vec<Option<Decided<M::Input, M::Output>>> = groups.iter().map(|_| None).collect();
     if timeout != Some(Duration::ZERO) {
         search_all(model, history, &groups, verbose, deadline, &mut outcomes);
     }
 
     let verdicts: Vec<CheckResult> = outcomes
         .iter()
-        .map(|o| match o.as_ref().map(|o| o.verdict) {
+        .map(|o| match o.as_ref().map(|(o, _)| o.verdict) {
             Some(Verdict::Ok) => CheckResult::Ok,
             Some(Verdict::Illegal) => CheckResult::Illegal,
             Some(Verdict::Stopped) | None => CheckResult::Unknown,
@@ -185,27 +185,30 @@ fn run<M: Model>(
     };
 
     let partitions = if verbose {
-        // Copying a partition's operations takes time (about 10 ns each):
-        // a decided partition's are always copied (the picture needs them),
-        // an undecided one's only while the time limit allows.
+        // Copying a partition's operations takes time (about 10 ns each): a
+        // decided partition's were copied by its search's thread (the
+        // picture needs them), an undecided one's are copied only while the
+        // time limit allows.
         let out_of_time = || deadline.is_some_and(|d| Instant::now() >= d);
         groups
             .into_iter()
             .zip(outcomes)
             .zip(verdicts)
-            .map(|((indices, outcome), result)| {
-                let (partial_linearizations, longest) = match outcome {
-                    Some(o) if o.verdict != Verdict::Stopped => (o.partials, o.longest),
-                    _ => (Vec::new(), vec![None; indices.len()]),
-                };
-                let mut operations = Vec::with_capacity(if result == CheckResult::Unknown { 0 } else { indices.len() });
-                for chunk in indices.chunks(POLL_EVERY) {
-                    if result == CheckResult::Unknown && out_of_time() {
-                        operations = Vec::new();
-                        break;
+            .map(|((indices, decided), result)| {
+                let (partial_linearizations, longest, operations) = match decided {
+                    Some((o, ops)) => (o.partials, o.longest, ops),
+                    None => {
+                        let mut ops = Vec::new();
+                        for chunk in indices.chunks(POLL_EVERY) {
+                            if out_of_time() {
+                                ops = Vec::new();
+                                break;
+                            }
+                            ops.extend(chunk.iter().map(|&i| history[i].clone()));
+                        }
+                        (Vec::new(), vec![None; indices.len()], ops)
                     }
-                    operations.extend(chunk.iter().map(|&i| history[i].clone()));
-                }
+                };
                 PartitionInfo { operations, history_indices: indices, result, partial_linearizations, longest }
             })
             .collect()
@@ -214,6 +217,10 @@ fn run<M: Model>(
     };
     (result, LinearizationInfo { partitions })
 }
+
+/// A decided partition: its search's outcome and (verbose only) a copy of
+/// its operations.
+type Decided<I, O> = (Outcome, Vec<Operation<I, O>>);
 
 /// How long a partition's first search runs before an idle core races it:
 /// most partitions are decided sooner, and a race costs a second copy of
@@ -246,13 +253,13 @@ fn search_all<M: Model>(
     groups: &[Vec<usize>],
     verbose: bool,
     deadline: Option<Instant>,
-    outcomes: &mut [Option<Outcome>],
+    outcomes: &mut [Option<Decided<M::Input, M::Output>>],
 ) {
     let flag = AtomicBool::new(false);
     let decided: Vec<AtomicBool> = groups.iter().map(|_| AtomicBool::new(false)).collect();
     let searches: Vec<AtomicUsize> = groups.iter().map(|_| AtomicUsize::new(NOT_STARTED)).collect();
     let started: Vec<OnceLock<Instant>> = groups.iter().map(|_| OnceLock::new()).collect();
-    let results: Vec<Mutex<Option<Outcome>>> = groups.iter().map(|_| Mutex::new(None)).collect();
+    let results: Vec<Mutex<Option<Decided<M::Input, M::Output>>>> = groups.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     // The partition to race now, or whether one may become worth racing.
     let pick_race = || {
@@ -307,7 +314,10 @@ fn search_all<M: Model>(
             if outcome.verdict == Verdict::Illegal && !verbose {
                 flag.store(true, Ordering::Relaxed);
             }
-            *results[g].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+            // The verbose info's copy of the operations, made here: this
+            // thread's memory, just freed by the search, takes it.
+            let ops = if verbose { groups[g].iter().map(|&i| history[i].clone()).collect() } else { Vec::new() };
+            *results[g].lock().unwrap_or_else(|e| e.into_inner()) = Some((outcome, ops));
         }
     };
     let worker = || {

@@ -20,7 +20,7 @@ pub const DESCRIBE_MAX: usize = 160;
 /// Bytes shown at each end of an elided value.
 const SHOWN: usize = 64;
 
-/// A key/value value: its length and [fingerprint](self#equality) computed
+/// A key/value value: its length and [fingerprint](#equality) computed
 /// once, and its text, shared.
 ///
 /// - **Cheap.** One pointer (the empty value allocates nothing); a clone is
