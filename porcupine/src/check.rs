@@ -222,6 +222,9 @@ fn run<M: Model>(
 /// its operations.
 type Decided<I, O> = (Outcome, Vec<Operation<I, O>>);
 
+/// Where a search leaves its partition's [`Decided`].
+type Slot<M> = Mutex<Option<Decided<<M as Model>::Input, <M as Model>::Output>>>;
+
 /// How long a partition's first search runs before an idle core races it:
 /// most partitions are decided sooner, and a race costs a second copy of
 /// the search's memory.
@@ -259,7 +262,7 @@ fn search_all<M: Model>(
     let decided: Vec<AtomicBool> = groups.iter().map(|_| AtomicBool::new(false)).collect();
     let searches: Vec<AtomicUsize> = groups.iter().map(|_| AtomicUsize::new(NOT_STARTED)).collect();
     let started: Vec<OnceLock<Instant>> = groups.iter().map(|_| OnceLock::new()).collect();
-    let results: Vec<Mutex<Option<Decided<M::Input, M::Output>>>> = groups.iter().map(|_| Mutex::new(None)).collect();
+    let results: Vec<Slot<M>> = groups.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     // The partition to race now, or whether one may become worth racing.
     let pick_race = || {
