@@ -205,7 +205,7 @@ impl Model for KvNoPartitionModel {
         match input.op {
             KvOp::Get => (output.value == *state.get(&input.key)).then(|| state.clone()),
             KvOp::Put => Some(state.with(&input.key, input.value.clone())),
-            KvOp::Append => Some(state.with(&input.key, state.get(&input.key).concat(&input.value))),
+            KvOp::Append => Some(state.appended(&input.key, &input.value)),
         }
     }
 
@@ -274,7 +274,11 @@ impl KvMap {
     /// dropped: it reads like a key never written, so the two states are
     /// one.
     pub fn with(&self, key: &str, value: Value) -> KvMap {
-        let at = self.find(key);
+        self.with_at(key, self.find(key), value)
+    }
+
+    /// [`KvMap::with`], `key` found at `at`.
+    fn with_at(&self, key: &str, at: Result<usize, usize>, value: Value) -> KvMap {
         let mut hash = self.hash;
         if let Ok(i) = at {
             hash = hash.wrapping_sub(entry_hash(key, &self.values[i]));
@@ -299,6 +303,13 @@ impl KvMap {
             (Err(_), true) => (Rc::clone(&self.keys), Rc::clone(&self.values)),
         };
         KvMap { hash, keys, values }
+    }
+
+    /// This map with `value` appended to `key`'s value.
+    pub fn appended(&self, key: &str, value: &Value) -> KvMap {
+        let at = self.find(key);
+        let old = at.map_or(&EMPTY, |i| &self.values[i]);
+        self.with_at(key, at, old.concat(value))
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
@@ -442,10 +453,7 @@ mod tests {
     fn maps_with_equal_contents_are_equal_and_hash_alike() {
         let hash = |m: &KvMap| FastBuild::default().hash_one(m);
         let put = |m: KvMap, k: &str, v: &str| m.with(k, Value::new(v));
-        let append = |m: KvMap, k: &str, v: &str| {
-            let joined = m.get(k).concat(&Value::new(v));
-            m.with(k, joined)
-        };
+        let append = |m: KvMap, k: &str, v: &str| m.appended(k, &Value::new(v));
         let a = put(put(put(KvMap::default(), "x", "1"), "y", "2"), "z", "3");
         // Other orders, an overwritten value, values built by appends.
         let b = put(put(put(put(KvMap::default(), "z", "3"), "x", "0"), "y", "2"), "x", "1");

@@ -122,10 +122,18 @@ impl Value {
         let len = a.len + b.len;
         let fp = a.fp.concat(b.fp);
         if len <= FLAT {
-            let mut s = String::with_capacity(len);
-            self.write_to(&mut s);
-            next.write_to(&mut s);
-            return Value::from_parts(len, fp, own(&s));
+            // Both are leaves (a concatenation is longer): copy their bytes.
+            let mut buf = [0u8; FLAT];
+            a.with_leaf_bytes(|x| buf[..x.len()].copy_from_slice(x));
+            b.with_leaf_bytes(|x| buf[a.len..len].copy_from_slice(x));
+            let text = if len <= SHORT {
+                let mut bytes = [0; SHORT];
+                bytes[..len].copy_from_slice(&buf[..len]);
+                Text::Short { len: len as u8, bytes }
+            } else {
+                Text::Own(Box::from(std::str::from_utf8(&buf[..len]).expect("two strs joined")))
+            };
+            return Value::from_parts(len, fp, text);
         }
         let head = match &a.text {
             Text::Concat { head, .. } => head.clone(),
@@ -252,6 +260,16 @@ fn own(text: &str) -> Text {
 }
 
 impl Inner {
+    /// Runs `f` on a leaf's bytes (nothing for a concatenation).
+    fn with_leaf_bytes(&self, f: impl FnOnce(&[u8])) {
+        match &self.text {
+            Text::Short { len, bytes } => f(&bytes[..usize::from(*len)]),
+            Text::Own(s) => f(s.as_bytes()),
+            Text::Chain(c) => c.with_text(|t| f(&t.as_bytes()[..self.len])),
+            Text::Concat { .. } => {}
+        }
+    }
+
     /// Runs `f` on a leaf's text (`None` for a concatenation).
     fn with_leaf<R>(&self, f: impl FnOnce(&str) -> R) -> Option<R> {
         match &self.text {
