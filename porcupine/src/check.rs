@@ -228,7 +228,7 @@ type Slot<M> = Mutex<Option<Decided<<M as Model>::Input, <M as Model>::Output>>>
 /// How long a partition's first search runs before an idle core races it:
 /// most partitions are decided sooner, and a race costs a second copy of
 /// the search's memory.
-const RACE_AFTER: Duration = Duration::from_millis(30);
+const RACE_AFTER: Duration = Duration::from_millis(10);
 
 /// A partition's race, in `search_all`'s `searches`: no search yet, one,
 /// raced (two), or never to be raced.

@@ -72,7 +72,7 @@
 //! (P-compositionality): a history is linearizable iff each partition is.
 //! Partitions are searched in parallel on std threads sharing a stop flag;
 //! in the non-verbose checks an illegal partition stops the others. A core
-//! left idle races a partition that has run 30 ms and is still running with
+//! left idle races a partition that has run 10 ms and is still running with
 //! the other candidate order (unless the two orders coincide, as for one
 //! client's operations); the first verdict decides it.
 //! - `entries`: the call/return entries as a doubly linked list in vectors.
