@@ -244,6 +244,28 @@ mod tests {
     }
 
     #[test]
+    fn the_log_shares_a_growing_keys_reads() {
+        // 2,000 reads of a key growing to ~18 KB: the log holds its final
+        // text once (not the ~18 MB of all reads), and each output is the
+        // text read.
+        let log = OpLog::new();
+        let mut text = String::new();
+        let mut outputs = Vec::new();
+        for j in 0..2_000 {
+            text.push_str(&format!("x 0 {j} y"));
+            outputs.push((text.clone(), log.read_output("0", &text)));
+        }
+        assert_eq!(log.stored_bytes(), text.len());
+        for (t, o) in outputs.iter().step_by(111) {
+            assert_eq!(o.value.text(), *t);
+        }
+        // A put restarts the key: a new chain, and the key is shared.
+        let _ = log.read_output("0", "y");
+        assert_eq!(log.stored_bytes(), text.len() + 1);
+        assert!(std::sync::Arc::ptr_eq(&log.key("0"), &log.key("0")));
+    }
+
+    #[test]
     fn append_check_agrees_with_substring_search() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
