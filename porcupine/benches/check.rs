@@ -5,7 +5,11 @@
 //! `cargo bench -p porcupine --bench check` (or `make bench-porcupine`)
 //! prints Markdown tables:
 //! 1. fixed cases: check and verbose check (the tester's) time, median of
-//!    the runs, and memory;
+//!    the runs, and memory (the check's, and the history's); among them
+//!    `GenericTest`-like histories against a fast server (one client and
+//!    60,000 operations on one key growing to ~100 KB; 5 clients on their
+//!    own keys; 15 clients on random keys), their reads stored through a
+//!    `ValueStore` as the tester stores them;
 //! 2. the 10-client, 350-operation, 10-key history checked as one
 //!    partition, over 20 seeds (its time varies by orders of magnitude from
 //!    seed to seed), as generated and with one get corrupted, and the same

@@ -26,6 +26,9 @@
 //!   if any completion exists, one takes it next (see [`Search::arrive`]).
 //! - In return order, when the operation due first is illegal, the
 //!   candidates after which it is legal are tried first.
+//! - A step forced along a uniquely reachable path (each configuration so
+//!   far had a single possible next operation) is committed: not cached,
+//!   and the path below it forgotten (see [`Search::push`]).
 //!
 //! In verbose mode each dead end records the partial linearization on the
 //! stack (see [`crate::record`]).
