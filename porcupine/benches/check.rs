@@ -5,7 +5,11 @@
 //! `cargo bench -p porcupine --bench check` (or `make bench-porcupine`)
 //! prints Markdown tables:
 //! 1. fixed cases: check and verbose check (the tester's) time, median of
-//!    the runs, and memory;
+//!    the runs, and memory (the check's, and the history's); among them
+//!    `GenericTest`-like histories against a fast server (one client and
+//!    60,000 operations on one key growing to ~100 KB; 5 clients on their
+//!    own keys; 15 clients on random keys), their reads stored through a
+//!    `ValueStore` as the tester stores them;
 //! 2. the 10-client, 350-operation, 10-key history checked as one
 //!    partition, over 20 seeds (its time varies by orders of magnitude from
 //!    seed to seed), as generated and with one get corrupted, and the same
@@ -20,7 +24,7 @@
 #[path = "../tests/common/kv_gen.rs"]
 mod kv_gen;
 
-use kv_gen::{generate, lab4_like, Workload};
+use kv_gen::{generate, generic_like, lab4_like, Workload};
 use porcupine::models::kv::{KvInput, KvModel, KvNoPartitionModel, KvOp, KvOperation, KvOutput};
 use porcupine::{check_operations, check_operations_verbose, CheckResult, Model};
 use std::process::Command;
@@ -34,6 +38,9 @@ enum History {
     Random(usize, usize, usize, u64),
     /// seed
     Lab4(u64),
+    /// `GenericTest` against a fast server: clients, operations, own keys
+    /// (else random keys), seed
+    Generic(usize, usize, bool, u64),
 }
 
 struct Case {
@@ -49,7 +56,7 @@ const fn case(name: &'static str, history: History, by_key: bool, corrupt: bool,
     Case { name, history, by_key, corrupt, runs }
 }
 
-use History::{Lab4, Random};
+use History::{Generic, Lab4, Random};
 
 const CASES: &[Case] = &[
     case("1 client", Random(1, 10, 300, 1), false, false, 5),
@@ -69,17 +76,23 @@ const CASES: &[Case] = &[
     case("50 clients", Random(50, 50, 17_000, 1), true, false, 3),
     case("Lab 4-like, 15 clients", Lab4(1), true, false, 3),
     case("Lab 4-like, 15 clients", Lab4(1), true, true, 3),
+    case("basic_4a-like, 1 client", Generic(1, 60_000, true, 1), true, false, 3),
+    case("basic_4a-like, 1 client", Generic(1, 60_000, true, 1), true, true, 3),
+    case("concurrent_4a-like, 5 clients", Generic(5, 75_000, true, 1), true, false, 3),
+    case("random keys, 15 clients", Generic(15, 30_000, false, 1), true, false, 3),
+    case("random keys, 15 clients", Generic(15, 30_000, false, 1), true, true, 3),
 ];
 
 fn history(c: &Case) -> Vec<KvOperation> {
     let mut h = match c.history {
         Random(clients, keys, ops, seed) => generate(&Workload::new(clients, keys, ops, seed)),
         Lab4(seed) => lab4_like(15, seed),
+        Generic(clients, ops, own_keys, seed) => generic_like(clients, ops, own_keys, seed),
     };
     if c.corrupt {
         let middle = h.len() / 2;
         let i = (middle..h.len()).chain(0..middle).find(|&i| h[i].input.op == KvOp::Get).expect("a get");
-        h[i].output = KvOutput::new(format!("{}x", h[i].output.value));
+        h[i].output = KvOutput::new(h[i].output.value.concat(&"x".into()));
     }
     h
 }
@@ -109,8 +122,10 @@ fn time<F: FnMut() -> CheckResult>(runs: usize, mut check: F) -> (f64, CheckResu
 }
 
 /// Runs one check in this (child) process and prints
-/// `RESULT ops partitions verdict ms verdict_verbose ms_verbose rss_before_kib peak_kib`.
+/// `RESULT ops partitions verdict ms verdict_verbose ms_verbose rss_before_kib peak_kib rss_start_kib`
+/// (RSS before the checks, its peak, and RSS before the history was made).
 fn child(c: &Case, limit: Duration, modes: Modes) {
+    let start = status_kib("VmRSS:");
     let h = history(c);
     let before = status_kib("VmRSS:");
     let (ms, result, ms_verbose, result_verbose) = if c.by_key {
@@ -120,7 +135,10 @@ fn child(c: &Case, limit: Duration, modes: Modes) {
     };
     let peak = status_kib("VmHWM:");
     let partitions = if c.by_key { KvModel.partition(&h).len() } else { 1 };
-    println!("RESULT {} {partitions} {result:?} {ms:.1} {result_verbose:?} {ms_verbose:.1} {before} {peak}", h.len());
+    println!(
+        "RESULT {} {partitions} {result:?} {ms:.1} {result_verbose:?} {ms_verbose:.1} {before} {peak} {start}",
+        h.len()
+    );
 }
 
 fn run<M: Model<Input = KvInput, Output = KvOutput>>(
@@ -156,6 +174,8 @@ struct Measured {
     ms_verbose: f64,
     /// Peak RSS minus RSS before the checks, MiB.
     mib: f64,
+    /// RSS before the checks minus RSS before the history was made, MiB.
+    history_mib: f64,
 }
 
 fn measure(args: &[String]) -> Result<Measured, String> {
@@ -175,6 +195,7 @@ fn measure(args: &[String]) -> Result<Measured, String> {
         result_verbose: f[4].to_string(),
         ms_verbose: f[5].parse().unwrap(),
         mib: (f[7].parse::<f64>().unwrap() - f[6].parse::<f64>().unwrap()) / 1024.0,
+        history_mib: (f[6].parse::<f64>().unwrap() - f[8].parse::<f64>().unwrap()) / 1024.0,
     })
 }
 
@@ -226,8 +247,11 @@ fn main() {
     let only: Option<usize> = args.iter().position(|a| a == "--case").map(|i| args[i + 1].parse().expect("case"));
 
     println!("### Fixed cases\n");
-    println!("| history | clients×keys | ops | partitions | expected | check | verdict | verbose check | verdict | check memory |");
-    println!("|---|---|--:|--:|---|--:|---|--:|---|--:|");
+    println!(
+        "| history | clients×keys | ops | partitions | expected | check | verdict | verbose check | verdict \
+         | check memory | history memory |"
+    );
+    println!("|---|---|--:|--:|---|--:|---|--:|---|--:|--:|");
     for (index, c) in CASES.iter().enumerate() {
         if only.is_some_and(|o| o != index) {
             continue;
@@ -235,10 +259,12 @@ fn main() {
         let shape = match c.history {
             Random(clients, keys, _, seed) => format!("{clients}×{keys} (seed {seed})"),
             Lab4(seed) => format!("15×15 (seed {seed})"),
+            Generic(clients, _, true, seed) => format!("{clients}×{clients}, own keys (seed {seed})"),
+            Generic(clients, _, false, seed) => format!("{clients}×{clients} (seed {seed})"),
         };
         match measure(&["case".to_string(), index.to_string()]) {
             Ok(m) => println!(
-                "| {} | {shape} | {} | {} | {} | {} | {} | {} | {} | {:.1} MiB |",
+                "| {} | {shape} | {} | {} | {} | {} | {} | {} | {} | {:.1} MiB | {:.1} MiB |",
                 c.name,
                 m.ops,
                 if c.by_key { m.partitions.to_string() } else { "1 (no partitioning)".to_string() },
@@ -248,6 +274,7 @@ fn main() {
                 shown(m.ms_verbose, &m.result_verbose, LIMIT),
                 m.result_verbose,
                 m.mib,
+                m.history_mib,
             ),
             Err(e) => println!("| {} | {shape} | {e} |", c.name),
         }

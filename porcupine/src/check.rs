@@ -2,10 +2,11 @@
 //! partitions in parallel, and combine their verdicts.
 
 use crate::model::{events_to_operations, Event, Model, Operation};
-use crate::search::{search, Order, Outcome, Stop, Verdict};
+use crate::search::{search, Order, Outcome, Verdict};
+use crate::stop::{self, Stop, POLL_EVERY};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -62,7 +63,10 @@ pub struct PartitionInfo<I, O> {
 }
 
 impl<I, O> PartitionInfo<I, O> {
-    /// This partition's operations (copies), in the model's order.
+    /// This partition's operations (copies), in the model's order; none
+    /// for an undecided partition once the time limit has passed (copying
+    /// them would overrun it), though [`Self::history_indices`] still lists
+    /// them.
     pub fn operations(&self) -> &[Operation<I, O>] {
         &self.operations
     }
@@ -159,14 +163,14 @@ fn run<M: Model>(
     let groups = model.partition(history);
     validate_partition(model, history, &groups);
 
-    let mut outcomes: Vec<Option<Outcome>> = groups.iter().map(|_| None).collect();
+    let mut outcomes: Vec<Option<Decided<M::Input, M::Output>>> = groups.iter().map(|_| None).collect();
     if timeout != Some(Duration::ZERO) {
         search_all(model, history, &groups, verbose, deadline, &mut outcomes);
     }
 
     let verdicts: Vec<CheckResult> = outcomes
         .iter()
-        .map(|o| match o.as_ref().map(|o| o.verdict) {
+        .map(|o| match o.as_ref().map(|(o, _)| o.verdict) {
             Some(Verdict::Ok) => CheckResult::Ok,
             Some(Verdict::Illegal) => CheckResult::Illegal,
             Some(Verdict::Stopped) | None => CheckResult::Unknown,
@@ -181,22 +185,31 @@ fn run<M: Model>(
     };
 
     let partitions = if verbose {
+        // Copying a partition's operations takes time (about 10 ns each): a
+        // decided partition's were copied by its search's thread (the
+        // picture needs them), an undecided one's are copied only while the
+        // time limit allows.
+        let out_of_time = || deadline.is_some_and(|d| Instant::now() >= d);
         groups
             .into_iter()
             .zip(outcomes)
             .zip(verdicts)
-            .map(|((indices, outcome), result)| {
-                let (partial_linearizations, longest) = match outcome {
-                    Some(o) if o.verdict != Verdict::Stopped => (o.partials, o.longest),
-                    _ => (Vec::new(), vec![None; indices.len()]),
+            .map(|((indices, decided), result)| {
+                let (partial_linearizations, longest, operations) = match decided {
+                    Some((o, ops)) => (o.partials, o.longest, ops),
+                    None => {
+                        let mut ops = Vec::new();
+                        for chunk in indices.chunks(POLL_EVERY) {
+                            if out_of_time() {
+                                ops = Vec::new();
+                                break;
+                            }
+                            ops.extend(chunk.iter().map(|&i| history[i].clone()));
+                        }
+                        (Vec::new(), vec![None; indices.len()], ops)
+                    }
                 };
-                PartitionInfo {
-                    operations: indices.iter().map(|&i| history[i].clone()).collect(),
-                    history_indices: indices,
-                    result,
-                    partial_linearizations,
-                    longest,
-                }
+                PartitionInfo { operations, history_indices: indices, result, partial_linearizations, longest }
             })
             .collect()
     } else {
@@ -205,43 +218,90 @@ fn run<M: Model>(
     (result, LinearizationInfo { partitions })
 }
 
+/// A decided partition: its search's outcome and (verbose only) a copy of
+/// its operations.
+type Decided<I, O> = (Outcome, Vec<Operation<I, O>>);
+
+/// Where a search leaves its partition's [`Decided`].
+type Slot<M> = Mutex<Option<Decided<<M as Model>::Input, <M as Model>::Output>>>;
+
+/// How long a partition's first search runs before an idle core races it:
+/// most partitions are decided sooner, and a race costs a second copy of
+/// the search's memory.
+const RACE_AFTER: Duration = Duration::from_millis(10);
+
+/// A partition's race, in `search_all`'s `searches`: no search yet, one,
+/// raced (two), or never to be raced.
+const NOT_STARTED: usize = 0;
+const ONE_SEARCH: usize = 1;
+const RACED: usize = 2;
+const NO_RACE: usize = 3;
+
 /// Searches the partitions on this thread and up to cores - 1 more, each
 /// taking the next unsearched partition, until all are decided or the stop
 /// flag goes up (time limit, or, when not verbose, an illegal partition).
 ///
 /// A worker with no partition left to start races a partition still being
-/// searched, with the other candidate order ([`Order::ByCall`]): the two
-/// orders are exact, and on a hard history one is often far faster than the
-/// other, with no way to tell which beforehand. The first verdict decides
-/// the partition and stops the other search. So a history of one partition
-/// uses two cores, and a partitioned one spends its idle cores on the
-/// partitions still running at the end.
+/// searched after [`RACE_AFTER`], with the other candidate order
+/// ([`Order::ByCall`]): the two orders are exact, and on a hard history one
+/// is often far faster than the other, with no way to tell which
+/// beforehand. The first verdict decides the partition and stops the other
+/// search. So a hard history of one partition uses two cores, and a
+/// partitioned one spends its idle cores on the partitions still running at
+/// the end. A partition whose operations return in the order they were
+/// called (one client's, say) is not raced: both orders are the same there.
 fn search_all<M: Model>(
     model: &M,
     history: &[Operation<M::Input, M::Output>],
     groups: &[Vec<usize>],
     verbose: bool,
     deadline: Option<Instant>,
-    outcomes: &mut [Option<Outcome>],
+    outcomes: &mut [Option<Decided<M::Input, M::Output>>],
 ) {
     let flag = AtomicBool::new(false);
     let decided: Vec<AtomicBool> = groups.iter().map(|_| AtomicBool::new(false)).collect();
-    let searches: Vec<AtomicUsize> = groups.iter().map(|_| AtomicUsize::new(0)).collect();
-    let results: Vec<Mutex<Option<Outcome>>> = groups.iter().map(|_| Mutex::new(None)).collect();
+    let searches: Vec<AtomicUsize> = groups.iter().map(|_| AtomicUsize::new(NOT_STARTED)).collect();
+    let started: Vec<OnceLock<Instant>> = groups.iter().map(|_| OnceLock::new()).collect();
+    let results: Vec<Slot<M>> = groups.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
+    // The partition to race now, or whether one may become worth racing.
+    let pick_race = || {
+        let mut wait = false;
+        for h in 0..groups.len() {
+            if decided[h].load(Ordering::Relaxed) || searches[h].load(Ordering::Relaxed) != ONE_SEARCH {
+                continue;
+            }
+            if started[h].get().is_none_or(|t| t.elapsed() < RACE_AFTER) {
+                wait = true;
+                continue;
+            }
+            let stop = Stop { flag: &flag, decided: &decided[h], deadline };
+            let race = if orders_differ(history, &groups[h], &stop) { RACED } else { NO_RACE };
+            if searches[h].compare_exchange(ONE_SEARCH, race, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+                && race == RACED
+            {
+                return Ok(h);
+            }
+        }
+        Err(wait)
+    };
     let work = || loop {
         let g = next.fetch_add(1, Ordering::Relaxed);
         let (g, order) = if g < groups.len() {
-            searches[g].fetch_add(1, Ordering::Relaxed);
+            let _ = started[g].set(Instant::now());
+            searches[g].store(ONE_SEARCH, Ordering::Relaxed);
             (g, Order::ByReturn)
         } else {
-            let racing = (0..groups.len()).find(|&h| {
-                !decided[h].load(Ordering::Relaxed)
-                    && searches[h].compare_exchange(1, 2, Ordering::Relaxed, Ordering::Relaxed).is_ok()
-            });
-            match racing {
-                Some(h) => (h, Order::ByCall),
-                None => return,
+            match pick_race() {
+                Ok(h) => (h, Order::ByCall),
+                Err(true) => {
+                    if flag.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+                        return;
+                    }
+                    thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+                Err(false) => return,
             }
         };
         let stop = Stop { flag: &flag, decided: &decided[g], deadline };
@@ -252,12 +312,15 @@ fn search_all<M: Model>(
             continue;
         }
         let ops: Vec<&Operation<M::Input, M::Output>> = groups[g].iter().map(|&i| &history[i]).collect();
-        let outcome = search(model, &ops, verbose, order, &stop);
+        let outcome = search(model, ops, verbose, order, &stop);
         if outcome.verdict != Verdict::Stopped && !decided[g].swap(true, Ordering::Relaxed) {
             if outcome.verdict == Verdict::Illegal && !verbose {
                 flag.store(true, Ordering::Relaxed);
             }
-            *results[g].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+            // The verbose info's copy of the operations, made here: this
+            // thread's memory, just freed by the search, takes it.
+            let ops = if verbose { groups[g].iter().map(|&i| history[i].clone()).collect() } else { Vec::new() };
+            *results[g].lock().unwrap_or_else(|e| e.into_inner()) = Some((outcome, ops));
         }
     };
     let worker = || {
@@ -279,6 +342,15 @@ fn search_all<M: Model>(
     for (slot, result) in outcomes.iter_mut().zip(results) {
         *slot = result.into_inner().unwrap_or_else(|e| e.into_inner());
     }
+}
+
+/// Whether ordering `group`'s operations by call differs from ordering them
+/// by return (the two candidate orders of the search; ties are broken
+/// alike): some operation called later returned earlier. False if stopped
+/// before knowing.
+fn orders_differ<I, O>(history: &[Operation<I, O>], group: &[usize], stop: &Stop) -> bool {
+    let mut times: Vec<(i64, i64)> = group.iter().map(|&i| (history[i].call, history[i].return_)).collect();
+    stop::sort(&mut times, stop) && times.windows(2).any(|w| w[1].1 < w[0].1)
 }
 
 /// Raises the flag if dropped while its thread panics.

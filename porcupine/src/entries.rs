@@ -3,6 +3,8 @@
 //! which a linearized operation's two entries are lifted and, on backtrack,
 //! put back in place (dancing links: lifts and unlifts come in stack order).
 
+use crate::stop::Stop;
+
 /// No node.
 pub(crate) const NONE: u32 = u32::MAX;
 /// The sentinel before the first entry.
@@ -23,14 +25,17 @@ impl Entries {
     /// The entries of `times.len()` operations, where `times[id]` is the
     /// call and return time of operation `id`: in time order, a call before
     /// a return at the same time (they overlap).
-    pub(crate) fn new(times: &[(i64, i64)]) -> Self {
+    /// `None` if `stop` says so while sorting.
+    pub(crate) fn new(times: &[(i64, i64)], stop: &Stop) -> Option<Self> {
         let n = times.len();
         let mut events: Vec<(i64, bool, u32)> = Vec::with_capacity(2 * n);
         for (id, &(call, ret)) in times.iter().enumerate() {
             events.push((call, false, id as u32));
             events.push((ret, true, id as u32));
         }
-        events.sort_unstable();
+        if !crate::stop::sort(&mut events, stop) {
+            return None;
+        }
         let nodes = 2 * n + 2;
         let tail = (nodes - 1) as u32;
         let mut e = Entries {
@@ -52,7 +57,7 @@ impl Entries {
                 call_node[id as usize] = node;
             }
         }
-        e
+        Some(e)
     }
 
     #[inline]
@@ -115,6 +120,12 @@ impl Entries {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    fn new(times: &[(i64, i64)]) -> Entries {
+        let (flag, decided) = (AtomicBool::new(false), AtomicBool::new(false));
+        Entries::new(times, &Stop { flag: &flag, decided: &decided, deadline: None }).unwrap()
+    }
 
     /// (op, is_call) of every entry, head to tail.
     fn walk(e: &Entries) -> Vec<(u32, bool)> {
@@ -130,15 +141,15 @@ mod tests {
     #[test]
     fn time_order_with_calls_before_returns_on_ties() {
         // op 0: [0, 10], op 1: [10, 20], op 2: [5, 5]
-        let e = Entries::new(&[(0, 10), (10, 20), (5, 5)]);
+        let e = new(&[(0, 10), (10, 20), (5, 5)]);
         assert_eq!(walk(&e), vec![(0, true), (2, true), (2, false), (1, true), (0, false), (1, false)]);
     }
 
     #[test]
     fn lift_and_unlift_in_stack_order_restore_the_list() {
-        let e0 = Entries::new(&[(0, 10), (1, 2), (3, 12), (4, 5)]);
+        let e0 = new(&[(0, 10), (1, 2), (3, 12), (4, 5)]);
         let before = walk(&e0);
-        let mut e = Entries::new(&[(0, 10), (1, 2), (3, 12), (4, 5)]);
+        let mut e = new(&[(0, 10), (1, 2), (3, 12), (4, 5)]);
         let call_of = |e: &Entries, op: u32| {
             let mut node = e.first();
             while !(e.op(node) == op && e.is_call(node)) {
@@ -165,7 +176,7 @@ mod tests {
 
     #[test]
     fn no_operations() {
-        let e = Entries::new(&[]);
+        let e = new(&[]);
         assert!(e.is_empty());
     }
 }

@@ -25,7 +25,11 @@
 //!   temporary directory and returns the path (or a [`VisualizeError`]
 //!   whose message is the tester's).
 //! - [`models::kv`]: the Lab 4 key/value model ([`models::kv::KvModel`],
-//!   partitioned by key) and its one-partition variant.
+//!   partitioned by key) and its one-partition variant. Values are
+//!   [`models::kv::Value`]s: length and two polynomial hashes computed once
+//!   (O(1) to clone, compare and append to), text shared; a tester logs the
+//!   values its clients read through a [`models::kv::ValueStore`], which
+//!   shares the bytes of a growing key's successive reads.
 //!
 //! ```
 //! use porcupine::models::kv::{KvInput, KvModel, KvOperation, KvOutput};
@@ -53,25 +57,45 @@
 //! event history with an unmatched call or return are programming errors:
 //! the check panics with a message naming the operation, group or event.
 //!
+//! # Time limit
+//! Every phase polls the stop flag at least every 16,384 items of work: the
+//! searches, their setup (sorts that can stop, and the passes between
+//! them), the race's bookkeeping, and the verbose info (an undecided
+//! partition's operations are copied only while time remains). What runs to
+//! its end: the validation of the history (one linear pass) and the model's
+//! own [`Model::partition`] (`KvModel`'s hashes each key once, a few ns per
+//! operation with shared keys). A 2-million-operation history given 100 ms
+//! returns within ~25 ms more; a hard one-partition search within ~10 ms.
+//!
 //! # Algorithm
 //! Wing and Gong's search with Lowe's memoization, per partition
 //! (P-compositionality): a history is linearizable iff each partition is.
 //! Partitions are searched in parallel on std threads sharing a stop flag;
 //! in the non-verbose checks an illegal partition stops the others. A core
-//! left idle races a partition still running with the other candidate
-//! order; the first verdict decides it.
+//! left idle races a partition that has run 10 ms and is still running with
+//! the other candidate order (unless the two orders coincide, as for one
+//! client's operations); the first verdict decides it.
 //! - `entries`: the call/return entries as a doubly linked list in vectors.
 //! - `search`: the depth-first search. Candidates are tried in order of
 //!   their return, and a legal read-only candidate ([`Model::is_read_only`])
 //!   is taken without alternatives; neither changes a verdict (see the
 //!   module's notes).
-//! - `cache`: the (linearized set, state) pairs reached, in an
-//!   open-addressing table; the set is hashed incrementally (XOR of random
-//!   per-operation keys) and stored in a canonical short form (`bitset`).
+//! - `cache`: the (linearized set, state) pairs reached, stored densely
+//!   behind an open-addressing index; the set is hashed incrementally (XOR
+//!   of random per-operation keys) and stored in a canonical short form
+//!   (`bitset`: the count of leading all-ones words and the words after
+//!   them, so an entry's size follows the window of concurrent operations).
+//!   A configuration reachable along one path only (while each one before
+//!   it had a single possible next operation, as in one client's stretch)
+//!   is not cached, and its step is committed: the path below it is
+//!   forgotten, so a long sequential history is searched in memory that
+//!   follows its window, not its length.
 //! - `states`: each distinct model state is stored once and named by an id,
 //!   so the cache holds ids and the search never clones a state.
 //! - `record`: the verbose mode's record of each operation's longest
-//!   partial linearization, as paths in a shared tree.
+//!   partial linearization, as paths in a shared tree (each operation holds
+//!   the index of a distinct one, not a copy).
+//! - `stop`: the stop flag, the deadline, and the sort that polls them.
 
 mod bitset;
 mod cache;
@@ -83,6 +107,7 @@ pub mod models;
 mod record;
 mod search;
 mod states;
+mod stop;
 mod visualize;
 
 pub use check::{

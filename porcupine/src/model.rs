@@ -11,10 +11,12 @@ use std::hash::Hash;
 /// of this object applying the operations one at a time, each at some
 /// instant between its call and its return.
 pub trait Model: Sync {
-    /// What a client passed in (e.g. get/put/append, key, value).
-    type Input: Clone + Sync;
+    /// What a client passed in (e.g. get/put/append, key, value). `Send`
+    /// and `Sync`: partitions are searched, and their operations copied for
+    /// the verbose info, on several threads.
+    type Input: Clone + Send + Sync;
     /// What the client got back.
-    type Output: Clone + Sync;
+    type Output: Clone + Send + Sync;
     /// The object's state. Two states are the same state iff they are `==`;
     /// their hashes key the checker's cache.
     type State: Clone + Eq + Hash;

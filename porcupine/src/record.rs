@@ -76,7 +76,7 @@ impl Recorder {
 
     /// The distinct bests, longest first, as indices into the caller's
     /// slice (`order` maps local ids to those).
-    pub(crate) fn finish(self, verdict: Verdict, order: &[usize]) -> Outcome {
+    pub(crate) fn finish(self, verdict: Verdict, order: &[u32]) -> Outcome {
         let n = order.len();
         let mut tops: Vec<(u32, u32)> = self.best.iter().copied().filter(|b| b.0 > 0).collect();
         tops.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -87,7 +87,7 @@ impl Recorder {
             let mut node = top;
             for slot in seq.iter_mut().rev() {
                 let (parent, op) = self.nodes[node as usize];
-                *slot = order[op as usize];
+                *slot = order[op as usize] as usize;
                 node = parent;
             }
             partials.push(seq);
@@ -96,7 +96,7 @@ impl Recorder {
         for (local, &(len, top)) in self.best.iter().enumerate() {
             if len > 0 {
                 let k = tops.binary_search_by(|t| len.cmp(&t.0).then(t.1.cmp(&top))).expect("every best is listed");
-                longest[order[local]] = Some(k);
+                longest[order[local] as usize] = Some(k);
             }
         }
         if partials.is_empty() && verdict == Verdict::Illegal {

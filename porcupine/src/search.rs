@@ -26,44 +26,21 @@
 //!   if any completion exists, one takes it next (see [`Search::arrive`]).
 //! - In return order, when the operation due first is illegal, the
 //!   candidates after which it is legal are tried first.
+//! - A step forced along a uniquely reachable path (each configuration so
+//!   far had a single possible next operation) is committed: not cached,
+//!   and the path below it forgotten (see [`Search::push`]).
 //!
 //! In verbose mode each dead end records the partial linearization on the
 //! stack (see [`crate::record`]).
 
 use crate::bitset::Bitset;
 use crate::cache::Cache;
-use crate::entries::Entries;
+use crate::entries::{Entries, NONE};
 use crate::hash::{mix64, op_key};
 use crate::model::{Model, Operation};
 use crate::record::Recorder;
 use crate::states::States;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
-
-/// When to give up: another partition's verdict, this partition decided
-/// by another search, or the time limit.
-pub(crate) struct Stop<'a> {
-    /// Raised for every search.
-    pub(crate) flag: &'a AtomicBool,
-    /// Raised when this partition is decided.
-    pub(crate) decided: &'a AtomicBool,
-    pub(crate) deadline: Option<Instant>,
-}
-
-impl Stop<'_> {
-    /// True once a flag is up or the deadline has passed (which raises the
-    /// flag for everyone).
-    pub(crate) fn now(&self) -> bool {
-        if self.flag.load(Ordering::Relaxed) || self.decided.load(Ordering::Relaxed) {
-            return true;
-        }
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            self.flag.store(true, Ordering::Relaxed);
-            return true;
-        }
-        false
-    }
-}
+use crate::stop::{self, Stop, POLL_EVERY};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
@@ -79,13 +56,15 @@ pub(crate) struct Outcome {
     /// Verbose only: distinct partial linearizations, longest first (for
     /// `Ok`, the one complete linearization; for `Illegal`, never empty).
     pub(crate) partials: Vec<Vec<usize>>,
-    /// Verbose only: per operation, its longest partial linearization.
+    /// Verbose only (else empty): per operation, its longest partial
+    /// linearization.
     pub(crate) longest: Vec<Option<usize>>,
 }
 
 impl Outcome {
-    pub(crate) fn bare(verdict: Verdict, n: usize) -> Self {
-        Outcome { verdict, partials: Vec::new(), longest: vec![None; n] }
+    /// A verdict without the verbose record.
+    pub(crate) fn bare(verdict: Verdict) -> Self {
+        Outcome { verdict, partials: Vec::new(), longest: Vec::new() }
     }
 }
 
@@ -106,24 +85,37 @@ const UNTRIED: u32 = u32::MAX - 1;
 /// A candidate whose step is illegal.
 const ILLEGAL: u32 = u32::MAX;
 
+/// After a committed step (see [`Search::push`]), the states met so far are
+/// dropped once there are this many.
+const COMPACT_STATES: usize = 4096;
+
 /// How often (in loop iterations) the search looks at the stop flag and the
 /// clock.
 const STOP_CHECK_MASK: u32 = (1 << 10) - 1;
 
-/// Decides whether `ops` (one partition) is linearizable.
+/// Decides whether `ops` (one partition) is linearizable (taken by value:
+/// the search keeps them in its own order).
 pub(crate) fn search<M: Model>(
     model: &M,
-    ops: &[&Operation<M::Input, M::Output>],
+    ops: Vec<&Operation<M::Input, M::Output>>,
     verbose: bool,
     order_by: Order,
     stop: &Stop,
 ) -> Outcome {
     let n = ops.len();
+    assert!(u32::try_from(n).is_ok_and(|n| n < NONE / 2), "porcupine: {n} operations in one partition");
     // Local ids in call order, so that the linearized set is close to a
     // prefix of the ids (see `bitset`).
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| (ops[i].call, i));
-    let mut s = Search::new(model, order.iter().map(|&i| ops[i]).collect(), verbose, order_by);
+    let mut by_call: Vec<(i64, u32)> = ops.iter().enumerate().map(|(i, o)| (o.call, i as u32)).collect();
+    if !stop::sort(&mut by_call, stop) {
+        return Outcome::bare(Verdict::Stopped);
+    }
+    let order: Vec<u32> = by_call.into_iter().map(|(_, i)| i).collect();
+    let sorted = order.iter().map(|&i| ops[i as usize]).collect();
+    drop(ops);
+    let Some(mut s) = Search::new(model, sorted, verbose, order_by, stop) else {
+        return Outcome::bare(Verdict::Stopped);
+    };
     if s.list.is_empty() {
         return s.finish(Verdict::Ok, &order);
     }
@@ -132,7 +124,7 @@ pub(crate) fn search<M: Model>(
     loop {
         ticks = ticks.wrapping_add(1);
         if ticks & STOP_CHECK_MASK == 0 && stop.now() {
-            return Outcome::bare(Verdict::Stopped, n);
+            return Outcome::bare(Verdict::Stopped);
         }
         match s.next_candidate() {
             Some((node, known)) => {
@@ -183,16 +175,17 @@ struct Search<'a, M: Model> {
     rank: Vec<u32>,
     /// Per operation: [`Model::is_read_only`].
     read_only: Vec<bool>,
-    /// Per operation: a random key; the linearized set's hash is the XOR of
-    /// its members' keys.
-    keys: Vec<u64>,
     states: States<'a, M>,
     state: u32,
     set: Bitset,
+    /// The XOR of `op_key` over the linearized set.
     set_hash: u64,
     cache: Cache,
-    /// The linearization so far: frames, and the operations alone (for the
-    /// recorder).
+    /// How many configurations from the root of the path are reachable by
+    /// this path only (see [`Search::push`]).
+    unique: usize,
+    /// The linearization so far: frames (none for committed steps), and the
+    /// operations alone (for the recorder).
     frames: Vec<Frame>,
     path: Vec<u32>,
     /// One level per configuration on the path, the current one last, each
@@ -205,38 +198,56 @@ struct Search<'a, M: Model> {
 }
 
 impl<'a, M: Model> Search<'a, M> {
-    fn new(model: &'a M, ops: Vec<&'a Operation<M::Input, M::Output>>, verbose: bool, order: Order) -> Self {
+    /// The search's setup, or `None` if stopped meanwhile.
+    fn new(
+        model: &'a M,
+        ops: Vec<&'a Operation<M::Input, M::Output>>,
+        verbose: bool,
+        order: Order,
+        stop: &Stop,
+    ) -> Option<Self> {
         let n = ops.len();
         let times: Vec<(i64, i64)> = ops.iter().map(|o| (o.call, o.return_)).collect();
-        let mut ranked: Vec<usize> = (0..n).collect();
-        match order {
-            Order::ByReturn => ranked.sort_by_key(|&i| (times[i].1, times[i].0, i)),
-            Order::ByCall => ranked.sort_by_key(|&i| (times[i].0, times[i].1, i)),
+        let mut ranked: Vec<(i64, i64, u32)> = match order {
+            Order::ByReturn => times.iter().enumerate().map(|(i, t)| (t.1, t.0, i as u32)).collect(),
+            Order::ByCall => times.iter().enumerate().map(|(i, t)| (t.0, t.1, i as u32)).collect(),
+        };
+        if !stop::sort(&mut ranked, stop) {
+            return None;
         }
         let mut rank = vec![0; n];
-        for (r, &i) in ranked.iter().enumerate() {
-            rank[i] = r as u32;
+        for (r, &(_, _, i)) in ranked.iter().enumerate() {
+            rank[i as usize] = r as u32;
         }
+        drop(ranked);
+        let mut read_only = Vec::with_capacity(n);
+        for chunk in ops.chunks(POLL_EVERY) {
+            if stop.now() {
+                return None;
+            }
+            read_only.extend(chunk.iter().map(|o| model.is_read_only(&o.input, &o.output)));
+        }
+        let list = Entries::new(&times, stop)?;
         let mut states = States::new(model);
         let state = states.intern(model.init());
-        Search {
-            read_only: ops.iter().map(|o| model.is_read_only(&o.input, &o.output)).collect(),
+        Some(Search {
+            read_only,
             ops,
-            list: Entries::new(&times),
+            list,
             rank,
-            keys: (0..n).map(op_key).collect(),
             states,
             state,
             set: Bitset::new(n),
             set_hash: 0,
             cache: Cache::new(),
-            frames: Vec::with_capacity(n),
+            unique: 1,
+            frames: Vec::new(),
             path: Vec::with_capacity(n),
-            levels: Vec::with_capacity(n + 1),
+            levels: Vec::new(),
             cands: Vec::new(),
             order,
             recorder: verbose.then(|| Recorder::new(n)),
-        }
+        })
     }
 
     /// The state after the operation of call entry `node`, if legal now.
@@ -324,16 +335,36 @@ impl<'a, M: Model> Search<'a, M> {
 
     /// Linearizes the operation of call entry `node` next, leading to state
     /// `next`, unless that configuration was reached before (then false).
+    ///
+    /// A configuration reached only along configurations that each had one
+    /// possible next operation (a single call entry ahead of the first
+    /// return, as while one client works alone) is reached by no other
+    /// path: its set has a single order that respects real time. Such a
+    /// step is *committed*: the configuration is not cached (it could never
+    /// be found there), and the path below it is forgotten, since
+    /// backtracking into it could only end the search (each of its
+    /// configurations had one candidate, already taken): the new
+    /// configuration becomes the root, and the states met so far are
+    /// dropped now and then. So a long sequential history is searched in
+    /// memory that follows its window of concurrent operations. (Only the
+    /// first stretch of a search can be committed: after a configuration
+    /// with two candidates, every descendant may be reached another way.)
     #[inline]
     fn push(&mut self, node: u32, next: u32) -> bool {
         let op = self.list.op(node);
+        let h = self.set_hash ^ op_key(op as usize);
+        let forced = self.unique == self.levels.len() && !self.list.is_call(self.list.next(self.list.first()));
         self.set.set(op as usize);
-        let h = self.set_hash ^ self.keys[op as usize];
-        if !self.cache.insert(h ^ state_key(next), next, &self.set) {
+        if forced {
+            debug_assert!(self.frames.is_empty() && self.levels.len() == 1);
+            self.levels.clear();
+            self.cands.clear();
+        } else if !self.cache.insert(h ^ state_key(next), next, &self.set) {
             self.set.clear(op as usize);
             return false;
+        } else {
+            self.frames.push(Frame { node, state: self.state });
         }
-        self.frames.push(Frame { node, state: self.state });
         self.path.push(op);
         if let Some(r) = self.recorder.as_mut() {
             r.push();
@@ -341,6 +372,9 @@ impl<'a, M: Model> Search<'a, M> {
         self.set_hash = h;
         self.state = next;
         self.list.lift(node);
+        if forced && self.states.len() >= COMPACT_STATES {
+            self.state = self.states.keep_only(self.state);
+        }
         true
     }
 
@@ -351,22 +385,24 @@ impl<'a, M: Model> Search<'a, M> {
             r.record(&self.path);
         }
         let level = self.levels.pop().expect("the current configuration");
+        self.unique = self.unique.min(self.levels.len());
         self.cands.truncate(level.start as usize);
         let Some(top) = self.frames.pop() else {
             return false;
         };
+        // Committed operations are the bottom of the path, without frames.
         let op = self.path.pop().expect("one operation per frame");
         if let Some(r) = self.recorder.as_mut() {
             r.pop();
         }
         self.set.clear(op as usize);
-        self.set_hash ^= self.keys[op as usize];
+        self.set_hash ^= op_key(op as usize);
         self.state = top.state;
         self.list.unlift(top.node);
         true
     }
 
-    fn finish(mut self, verdict: Verdict, order: &[usize]) -> Outcome {
+    fn finish(mut self, verdict: Verdict, order: &[u32]) -> Outcome {
         match self.recorder.take() {
             Some(mut r) => {
                 if verdict == Verdict::Ok {
@@ -374,7 +410,7 @@ impl<'a, M: Model> Search<'a, M> {
                 }
                 r.finish(verdict, order)
             }
-            None => Outcome::bare(verdict, order.len()),
+            None => Outcome::bare(verdict),
         }
     }
 }
@@ -388,13 +424,14 @@ fn state_key(state: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput};
+    use crate::models::kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput, Value};
     use rand::rngs::StdRng;
     use rand::seq::SliceRandom;
     use rand::{Rng, SeedableRng};
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     /// Every real-time-respecting order, cut short at an illegal step.
-    fn brute_force(h: &[KvOperation], done: &mut Vec<bool>, state: &str) -> bool {
+    fn brute_force(h: &[KvOperation], done: &mut Vec<bool>, state: &Value) -> bool {
         let Some(first_return) = (0..h.len()).filter(|&i| !done[i]).map(|i| h[i].return_).min() else {
             return true;
         };
@@ -402,7 +439,7 @@ mod tests {
             if done[i] || h[i].call > first_return {
                 return false;
             }
-            let Some(next) = KvModel.step(&state.to_string(), &h[i].input, &h[i].output) else { return false };
+            let Some(next) = KvModel.step(state, &h[i].input, &h[i].output) else { return false };
             done[i] = true;
             let ok = brute_force(h, done, &next);
             done[i] = false;
@@ -436,10 +473,11 @@ mod tests {
                 })
                 .collect();
             let refs: Vec<&KvOperation> = h.iter().collect();
-            let expected = if brute_force(&h, &mut vec![false; n], "") { Verdict::Ok } else { Verdict::Illegal };
+            let expected =
+                if brute_force(&h, &mut vec![false; n], &Value::default()) { Verdict::Ok } else { Verdict::Illegal };
             for order in [Order::ByReturn, Order::ByCall] {
                 for verbose in [false, true] {
-                    let got = search(&KvModel, &refs, verbose, order, &stop).verdict;
+                    let got = search(&KvModel, refs.clone(), verbose, order, &stop).verdict;
                     assert_eq!(got, expected, "case {case}, {order:?}, verbose {verbose}: {h:?}");
                 }
             }
@@ -469,9 +507,9 @@ mod tests {
             }])
             .collect();
         let refs: Vec<&KvOperation> = h.iter().collect();
-        assert_eq!(search(&KvModel, &refs, false, Order::ByReturn, &stop).verdict, Verdict::Stopped);
+        assert_eq!(search(&KvModel, refs.clone(), false, Order::ByReturn, &stop).verdict, Verdict::Stopped);
         flag.store(false, Ordering::Relaxed);
         decided.store(true, Ordering::Relaxed);
-        assert_eq!(search(&KvModel, &refs, false, Order::ByCall, &stop).verdict, Verdict::Stopped);
+        assert_eq!(search(&KvModel, refs, false, Order::ByCall, &stop).verdict, Verdict::Stopped);
     }
 }

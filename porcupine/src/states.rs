@@ -78,10 +78,19 @@ impl<'m, M: Model> States<'m, M> {
         Some(state)
     }
 
-    /// Number of distinct states met.
-    #[cfg(test)]
+    /// Number of distinct states held.
     pub(crate) fn len(&self) -> usize {
         self.states.len()
+    }
+
+    /// Forgets every state but `id`'s, which gets a new id (returned): for
+    /// a search that will never refer to the others again.
+    pub(crate) fn keep_only(&mut self, id: u32) -> u32 {
+        let state = self.states.swap_remove(id as usize);
+        self.states.clear();
+        self.same_hash.clear();
+        self.by_hash.clear();
+        self.intern(state)
     }
 }
 
@@ -136,6 +145,22 @@ mod tests {
         assert_eq!(ids[5], s0);
         assert_eq!(ids[7], ids[2]);
         assert_ne!(ids[1], ids[2]);
+    }
+
+    #[test]
+    fn keep_only_forgets_the_others() {
+        let m = Mod5 { steps: Default::default() };
+        let mut st = States::new(&m);
+        let s0 = st.intern(m.init());
+        let s1 = st.step(s0, &1, &true).unwrap();
+        let s2 = st.step(s1, &1, &true).unwrap();
+        assert_eq!(st.len(), 3);
+        let kept = st.keep_only(s2);
+        assert_eq!((kept, st.len()), (0, 1));
+        // The same state is found again; others are new.
+        assert_eq!(st.intern(S(2)), kept);
+        assert_eq!(st.intern(S(0)), 1);
+        assert_eq!(st.step(kept, &3, &true), Some(1));
     }
 
     #[test]

@@ -56,11 +56,11 @@ fn random_kv_history(rng: &mut StdRng) -> Vec<KvOperation> {
         order.sort_by_key(|&i| lps[i]);
         let mut store: HashMap<String, String> = HashMap::new();
         for i in order {
-            let value = store.entry(h[i].input.key.clone()).or_default();
+            let value = store.entry(h[i].input.key.to_string()).or_default();
             match h[i].input.op {
                 KvOp::Get => h[i].output = KvOutput::new(value.clone()),
-                KvOp::Put => *value = h[i].input.value.clone(),
-                KvOp::Append => value.push_str(&h[i].input.value),
+                KvOp::Put => *value = h[i].input.value.text(),
+                KvOp::Append => value.push_str(&h[i].input.value.text()),
             }
         }
         let gets: Vec<usize> = (0..h.len()).filter(|&i| h[i].input.op == KvOp::Get).collect();
@@ -200,7 +200,7 @@ fn generated_histories_with_one_corrupted_get() {
         let other = h.iter().filter(|o| o.input.op != KvOp::Get).map(|o| o.input.value.clone()).collect::<Vec<_>>();
         let wrong = match other.choose(&mut rng) {
             Some(v) if rng.gen_bool(0.7) && *v != h[i].output.value => v.clone(),
-            _ => format!("{}z", h[i].output.value),
+            _ => format!("{}z", h[i].output.value).into(),
         };
         h[i].output = KvOutput::new(wrong);
         let expected = verdict(brute_force(&KvNoPartitionModel, &h));

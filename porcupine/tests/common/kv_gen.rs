@@ -11,7 +11,7 @@
 //! (`#[path]` includes), so some items go unused in each.
 #![allow(dead_code)]
 
-use porcupine::models::kv::{KvInput, KvOp, KvOperation, KvOutput};
+use porcupine::models::kv::{KvInput, KvOp, KvOperation, KvOutput, ValueStore};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
@@ -45,6 +45,10 @@ pub struct Workload {
     pub think: (i64, i64),
     pub append_pct: u32,
     pub put_pct: u32,
+    /// Each client uses the key named after it (else random keys).
+    pub own_keys: bool,
+    /// Each client's first operation puts `""` to its key (`GenericTest`).
+    pub initial_put: bool,
     pub stalls: Vec<Stall>,
     pub seed: u64,
 }
@@ -64,6 +68,8 @@ impl Workload {
             think: (0, MS),
             append_pct: 50,
             put_pct: 5,
+            own_keys: false,
+            initial_put: false,
             stalls: Vec::new(),
             seed,
         }
@@ -84,6 +90,7 @@ fn plan(w: &Workload, rng: &mut StdRng, start: i64, counters: &mut [usize], out:
     let mut next_call: Vec<i64> = (0..w.clients).map(|_| start + rng.gen_range(0..=w.latency.1)).collect();
     let mut last_return = start;
     let mut count = 0;
+    let mut first = vec![true; w.clients];
     loop {
         if w.ops > 0 && count >= w.ops {
             break;
@@ -103,9 +110,11 @@ fn plan(w: &Workload, rng: &mut StdRng, start: i64, counters: &mut [usize], out:
             }
         }
         let ret = call + latency;
-        let key = rng.gen_range(0..w.keys).to_string();
+        let key = if w.own_keys { client.to_string() } else { rng.gen_range(0..w.keys).to_string() };
         let roll = rng.gen_range(0..100);
-        let input = if roll < w.append_pct + w.put_pct {
+        let input = if w.initial_put && std::mem::take(&mut first[client]) {
+            KvInput::put(key, "")
+        } else if roll < w.append_pct + w.put_pct {
             let value = format!("x {client} {} y", counters[client]);
             counters[client] += 1;
             if roll < w.append_pct {
@@ -130,14 +139,20 @@ fn execute(mut planned: Vec<Planned>) -> Vec<KvOperation> {
     let mut by_lp: Vec<usize> = (0..planned.len()).collect();
     by_lp.sort_by_key(|&i| (planned[i].lp, i));
     let mut store: HashMap<String, String> = HashMap::new();
+    // Reads stored as the tester stores them: sharing text, so that
+    // histories of long values stay small.
+    let values = ValueStore::new();
+    for p in planned.iter_mut() {
+        p.input.key = values.key(&p.input.key);
+    }
     let mut outputs = vec![KvOutput::none(); planned.len()];
     for i in by_lp {
         let input = &planned[i].input;
-        let value = store.entry(input.key.clone()).or_default();
+        let value = store.entry(input.key.to_string()).or_default();
         match input.op {
-            KvOp::Get => outputs[i] = KvOutput::new(value.clone()),
-            KvOp::Put => *value = input.value.clone(),
-            KvOp::Append => value.push_str(&input.value),
+            KvOp::Get => outputs[i] = KvOutput::new(values.value(&input.key, value)),
+            KvOp::Put => *value = input.value.text(),
+            KvOp::Append => value.push_str(&input.value.text()),
         }
     }
     let mut ops: Vec<KvOperation> = planned
@@ -155,6 +170,55 @@ pub fn generate(w: &Workload) -> Vec<KvOperation> {
     let mut counters = vec![0; w.clients];
     let mut planned = Vec::new();
     plan(w, &mut rng, 0, &mut counters, &mut planned);
+    execute(planned)
+}
+
+/// A history like `GenericTest`'s against a fast server (a few thousand
+/// operations per second in all): three rounds of `ops / 3` operations by
+/// `clients` clients, each round's clients numbering their values from 0
+/// again; with `own_keys`, each client works on its own key and begins each
+/// round with a put of `""` (appends 50%, gets 50%: one key's value grows to
+/// about 10 bytes per two of its operations), else on random keys among
+/// `clients` (50% append, 5% put); each round ends with client 0 reading
+/// every key. Latencies of 0.1-0.4 ms per operation times the number of
+/// clients, with a 0.1% tail up to 50 ms.
+pub fn generic_like(clients: usize, ops: usize, own_keys: bool, seed: u64) -> Vec<KvOperation> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut planned = Vec::new();
+    let mut t = 0;
+    let per_client = |x: i64| x * clients as i64;
+    for _round in 0..3 {
+        let mut counters = vec![0; clients];
+        let w = Workload {
+            clients,
+            keys: clients,
+            ops: ops / 3,
+            until: i64::MAX,
+            latency: (per_client(100_000), per_client(400_000)),
+            tail: (0.001, (MS, 50 * MS)),
+            think: (1, 5_000),
+            append_pct: 50,
+            put_pct: if own_keys { 0 } else { 5 },
+            own_keys,
+            initial_put: own_keys,
+            stalls: Vec::new(),
+            seed: 0,
+        };
+        let end = plan(&w, &mut rng, t, &mut counters, &mut planned);
+        let mut at = end + MS;
+        for key in 0..clients {
+            let ret = at + rng.gen_range(100_000..=400_000);
+            planned.push(Planned {
+                client: 0,
+                input: KvInput::get(key.to_string()),
+                call: at,
+                ret,
+                lp: rng.gen_range(at..=ret),
+            });
+            at = ret + 1;
+        }
+        t = at + MS;
+    }
     execute(planned)
 }
 
@@ -193,6 +257,8 @@ pub fn lab4_like(clients: usize, seed: u64) -> Vec<KvOperation> {
             think: (0, MS),
             append_pct: 50,
             put_pct: 5,
+            own_keys: false,
+            initial_put: false,
             stalls,
             seed: 0,
         };

@@ -3,18 +3,24 @@
 
 use crate::kv::config::{fail, KvHarness};
 use crate::kv::{TestClerk, ELECTION_TIMEOUT};
-use porcupine::models::kv::{KvInput, KvOutput};
+use porcupine::models::kv::{KvInput, KvOutput, ValueStore};
 use porcupine::Operation;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
 /// The history of the operations of a test, for the linearizability check
 /// (`OpLog`).
+///
+/// The values that Gets return go through a [`ValueStore`]: each read of a
+/// growing key shares the text of the earlier ones, so a test whose client
+/// reads a key of 100 KB tens of thousands of times holds about 100 KB of
+/// text, not gigabytes, and each operation costs about 200 bytes.
 #[derive(Default)]
 pub struct OpLog {
     ops: Mutex<Vec<Operation<KvInput, KvOutput>>>,
+    values: ValueStore,
 }
 
 impl OpLog {
@@ -27,9 +33,32 @@ impl OpLog {
         self.ops.lock().unwrap_or_else(|e| e.into_inner()).push(op);
     }
 
-    /// Every operation logged so far.
+    /// The output of a Get of `key` that returned `value`, stored sharing
+    /// text with the earlier reads of `key`.
+    fn read_output(&self, key: &str, value: &str) -> KvOutput {
+        KvOutput::new(self.values.value(key, value))
+    }
+
+    /// `key`, shared by every operation on it.
+    fn key(&self, key: &str) -> std::sync::Arc<str> {
+        self.values.key(key)
+    }
+
+    /// Bytes of text the log holds for the values read (see
+    /// [`ValueStore::stored_bytes`]).
+    pub fn stored_bytes(&self) -> usize {
+        self.values.stored_bytes()
+    }
+
+    /// Every operation logged so far (a copy; values are shared, so about
+    /// 100 bytes per operation).
     pub fn read(&self) -> Vec<Operation<KvInput, KvOutput>> {
-        self.ops.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.history().clone()
+    }
+
+    /// The history itself, locked: no operation can be logged meanwhile.
+    pub(crate) fn history(&self) -> MutexGuard<'_, Vec<Operation<KvInput, KvOutput>>> {
+        self.ops.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -39,38 +68,43 @@ fn now_ns() -> i64 {
     T0.get_or_init(Instant::now).elapsed().as_nanos() as i64
 }
 
-/// Runs one Clerk call, counts it, and logs it as client `cli`.
+/// Runs one Clerk call, counts it, and logs it as client `cli` (the input
+/// made from the log's shared key, the output by `output`).
 fn logged<T>(
     cfg: &KvHarness,
     log: Option<&OpLog>,
     cli: usize,
-    input: KvInput,
+    key: &str,
+    input: impl FnOnce(std::sync::Arc<str>) -> KvInput,
     call: impl FnOnce() -> T,
-    output: impl FnOnce(&T) -> KvOutput,
+    output: impl FnOnce(&OpLog, &T) -> KvOutput,
 ) -> T {
     let start = now_ns();
     let r = call();
     let end = now_ns();
     cfg.op();
     if let Some(log) = log {
-        log.append(Operation { client_id: cli, input, output: output(&r), call: start, return_: end });
+        let input = input(log.key(key));
+        log.append(Operation { client_id: cli, input, output: output(log, &r), call: start, return_: end });
     }
     r
 }
 
 /// A counted `Get`, logged when `log` is given (`Get(cfg, ck, key, log, cli)`).
 pub fn get(cfg: &KvHarness, ck: &mut TestClerk, key: &str, log: Option<&OpLog>, cli: usize) -> String {
-    logged(cfg, log, cli, KvInput::get(key), || ck.ck.get(key), |v| KvOutput::new(v.as_str()))
+    logged(cfg, log, cli, key, KvInput::get, || ck.ck.get(key), |log, v| log.read_output(key, v))
 }
 
 /// A counted `Put`.
 pub fn put(cfg: &KvHarness, ck: &mut TestClerk, key: &str, value: &str, log: Option<&OpLog>, cli: usize) {
-    logged(cfg, log, cli, KvInput::put(key, value), || ck.ck.put(key, value), |_| KvOutput::none())
+    let input = |k| KvInput::put(k, value);
+    logged(cfg, log, cli, key, input, || ck.ck.put(key, value), |_, _| KvOutput::none())
 }
 
 /// A counted `Append`.
 pub fn append(cfg: &KvHarness, ck: &mut TestClerk, key: &str, value: &str, log: Option<&OpLog>, cli: usize) {
-    logged(cfg, log, cli, KvInput::append(key, value), || ck.ck.append(key, value), |_| KvOutput::none())
+    let input = |k| KvInput::append(k, value);
+    logged(cfg, log, cli, key, input, || ck.ck.append(key, value), |_, _| KvOutput::none())
 }
 
 /// A counted, unlogged Get that must return `value` (`check`).
@@ -207,6 +241,28 @@ mod tests {
             lastoff = Some(off);
         }
         None
+    }
+
+    #[test]
+    fn the_log_shares_a_growing_keys_reads() {
+        // 2,000 reads of a key growing to ~18 KB: the log holds its final
+        // text once (not the ~18 MB of all reads), and each output is the
+        // text read.
+        let log = OpLog::new();
+        let mut text = String::new();
+        let mut outputs = Vec::new();
+        for j in 0..2_000 {
+            text.push_str(&format!("x 0 {j} y"));
+            outputs.push((text.clone(), log.read_output("0", &text)));
+        }
+        assert_eq!(log.stored_bytes(), text.len());
+        for (t, o) in outputs.iter().step_by(111) {
+            assert_eq!(o.value.text(), *t);
+        }
+        // A put restarts the key: a new chain, and the key is shared.
+        let _ = log.read_output("0", "y");
+        assert_eq!(log.stored_bytes(), text.len() + 1);
+        assert!(std::sync::Arc::ptr_eq(&log.key("0"), &log.key("0")));
     }
 
     #[test]

@@ -1,0 +1,562 @@
+//! [`Value`]: a key/value value that is cheap to clone, compare, hash and
+//! append to, whatever its length.
+
+use super::fingerprint::Fingerprint;
+use super::store::Chain;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Weak};
+
+/// Texts at most this long are stored inline, in the value's one
+/// allocation.
+const SHORT: usize = 30;
+/// Concatenations at most this long are stored flat (one string).
+const FLAT: usize = 64;
+/// A concatenation keeps at least this many of its first bytes at hand, so
+/// that a picture can show them without walking the whole rope.
+const HEAD: usize = 64;
+/// Values longer than this are described with their middle elided.
+pub const DESCRIBE_MAX: usize = 160;
+/// Bytes shown at each end of an elided value.
+const SHOWN: usize = 64;
+
+/// A key/value value: its length and [fingerprint](#equality) computed
+/// once, and its text, shared.
+///
+/// - **Cheap.** One pointer (the empty value allocates nothing); a clone is
+///   a reference-count increment; `==` and `Hash` look at the length and
+///   the fingerprint only, in O(1).
+/// - **Appends in O(1).** [`Value::concat`] combines the two fingerprints
+///   and links the two values (a persistent rope: neither is copied), so
+///   the key/value model's states step in constant time however long the
+///   value grows.
+/// - **Shared text.** A value's bytes are its own (made from a `&str`), a
+///   prefix of a [`ValueStore`](super::ValueStore)'s chain (values read
+///   from one growing key share one buffer), or a concatenation. The text
+///   is materialized only when asked for ([`Value::text`], `Display`,
+///   [`Value::describe`]).
+///
+/// # Equality
+/// Two values are equal iff they have the same length and the same pair of
+/// polynomial hashes modulo 2^61 − 1 (random bases, drawn once per
+/// process). Different texts of length `n` match with probability below
+/// `(n / 2^61)²` per comparison: about 2^-88 for 100 KB values. The
+/// argument is in the source of the `fingerprint` module. Values from
+/// different processes cannot be compared.
+#[derive(Clone, Default)]
+pub struct Value(Option<Arc<Inner>>);
+
+pub(crate) struct Inner {
+    len: usize,
+    fp: Fingerprint,
+    text: Text,
+}
+
+enum Text {
+    /// Its own bytes, at most `SHORT` of them, inline (valid UTF-8).
+    Short { len: u8, bytes: [u8; SHORT] },
+    /// Its own bytes.
+    Own(Box<str>),
+    /// The first `len` bytes of a store's chain.
+    Chain(Arc<Chain>),
+    /// `left` then `right`, longer than `FLAT`. `head` is a leaf (not a
+    /// concatenation) whose text begins with this one's first `HEAD` bytes
+    /// (at least).
+    Concat { left: Value, right: Value, head: Value },
+}
+
+impl Value {
+    /// `""`.
+    pub const EMPTY: Value = Value(None);
+
+    /// A value holding its own copy of `text`.
+    pub fn new(text: &str) -> Value {
+        if text.is_empty() {
+            return Value::default();
+        }
+        Value::from_parts(text.len(), Fingerprint::of(text.as_bytes()), own(text))
+    }
+
+    /// The first `len` bytes of `chain`, whose fingerprint is `fp`.
+    pub(crate) fn in_chain(chain: &Arc<Chain>, len: usize, fp: Fingerprint) -> Value {
+        if len == 0 {
+            return Value::default();
+        }
+        Value::from_parts(len, fp, Text::Chain(Arc::clone(chain)))
+    }
+
+    /// A reference that does not keep the value alive.
+    pub(crate) fn downgrade(&self) -> Weak<Inner> {
+        self.0.as_ref().map_or_else(Weak::new, Arc::downgrade)
+    }
+
+    /// The value `weak` refers to, if still alive.
+    pub(crate) fn upgrade(weak: &Weak<Inner>) -> Option<Value> {
+        weak.upgrade().map(|inner| Value(Some(inner)))
+    }
+
+    fn from_parts(len: usize, fp: Fingerprint, text: Text) -> Value {
+        Value(Some(Arc::new(Inner { len, fp, text })))
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |v| v.len)
+    }
+
+    /// Whether this is `""`.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    fn fingerprint(&self) -> Fingerprint {
+        self.0.as_ref().map_or(Fingerprint::EMPTY, |v| v.fp)
+    }
+
+    /// This value followed by `next`, in O(1) (concatenations of at most 64
+    /// bytes are copied into one string instead of linked).
+    pub fn concat(&self, next: &Value) -> Value {
+        let (Some(a), Some(b)) = (&self.0, &next.0) else {
+            return if self.is_empty() { next.clone() } else { self.clone() };
+        };
+        let len = a.len + b.len;
+        let fp = a.fp.concat(b.fp);
+        if len <= FLAT {
+            // Both are leaves (a concatenation is longer): copy their bytes.
+            let mut buf = [0u8; FLAT];
+            a.with_leaf_bytes(|x| buf[..x.len()].copy_from_slice(x));
+            b.with_leaf_bytes(|x| buf[a.len..len].copy_from_slice(x));
+            let text = if len <= SHORT {
+                let mut bytes = [0; SHORT];
+                bytes[..len].copy_from_slice(&buf[..len]);
+                Text::Short { len: len as u8, bytes }
+            } else {
+                Text::Own(Box::from(std::str::from_utf8(&buf[..len]).expect("two strs joined")))
+            };
+            return Value::from_parts(len, fp, text);
+        }
+        let head = match &a.text {
+            Text::Concat { head, .. } => head.clone(),
+            _ if a.len >= HEAD => self.clone(),
+            _ => {
+                // The first bytes come from both: copy them, up to a
+                // character boundary.
+                let mut s = String::with_capacity(HEAD + 4);
+                self.write_to(&mut s);
+                s.push_str(&next.head_text(HEAD - a.len));
+                Value::new(&s)
+            }
+        };
+        Value::from_parts(len, fp, Text::Concat { left: self.clone(), right: next.clone(), head })
+    }
+
+    /// The whole text (O(length)).
+    pub fn text(&self) -> String {
+        let mut s = String::with_capacity(self.len());
+        self.write_to(&mut s);
+        s
+    }
+
+    /// Appends the text to `out`, walking a rope without recursion.
+    fn write_to(&self, out: &mut String) {
+        let mut stack = vec![self];
+        while let Some(v) = stack.pop() {
+            let Some(inner) = &v.0 else { continue };
+            if let Text::Concat { left, right, .. } = &inner.text {
+                stack.push(right);
+                stack.push(left);
+            } else {
+                inner.with_leaf(|t| out.push_str(t));
+            }
+        }
+    }
+
+    /// At least the first `n` bytes (all if shorter), extended to a
+    /// character boundary.
+    fn head_text(&self, n: usize) -> String {
+        let Some(inner) = &self.0 else { return String::new() };
+        let cut = |t: &str| {
+            let mut end = n.min(t.len());
+            while !t.is_char_boundary(end) {
+                end += 1;
+            }
+            t[..end].to_string()
+        };
+        match &inner.text {
+            Text::Concat { head, .. } if head.len() >= n => head.head_text(n),
+            Text::Concat { .. } => {
+                let mut s = self.text();
+                s.truncate(cut(&s).len());
+                s
+            }
+            _ => inner.with_leaf(cut).expect("a leaf"),
+        }
+    }
+
+    /// At least the last `n` bytes (all if shorter), extended back to a
+    /// character boundary. Walks the rope from its right end: O(n) pieces.
+    fn tail_text(&self, n: usize) -> String {
+        let mut pieces: Vec<String> = Vec::new();
+        let mut need = n;
+        let mut v = self;
+        while need > 0 {
+            let Some(inner) = &v.0 else { break };
+            let cut = |t: &str| {
+                let mut start = t.len().saturating_sub(need);
+                while !t.is_char_boundary(start) {
+                    start -= 1;
+                }
+                t[start..].to_string()
+            };
+            match &inner.text {
+                Text::Concat { left, right, .. } => {
+                    if right.len() >= need {
+                        v = right;
+                    } else {
+                        pieces.push(right.text());
+                        need -= right.len();
+                        v = left;
+                    }
+                }
+                _ => {
+                    pieces.push(inner.with_leaf(cut).expect("a leaf"));
+                    break;
+                }
+            }
+        }
+        pieces.reverse();
+        pieces.concat()
+    }
+
+    /// The text for a picture: as is up to 160 bytes; longer, its first and
+    /// last 64 bytes (or a little more, to whole characters) around
+    /// `…⟨N bytes, #XXXXXX⟩…`, where N is the length and `XXXXXX` six hex
+    /// digits of the fingerprint (different digits: different values; the
+    /// digits differ from one process to the next). O(1) in the length.
+    pub fn describe(&self) -> String {
+        if self.len() <= DESCRIBE_MAX {
+            return self.text();
+        }
+        let fp = self.fingerprint();
+        format!(
+            "{}…⟨{} bytes, #{:06x}⟩…{}",
+            self.head_text(SHOWN),
+            self.len(),
+            (fp.h[0] ^ fp.h[1]) & 0xff_ffff,
+            self.tail_text(SHOWN)
+        )
+    }
+}
+
+/// A leaf's text: inline if short enough.
+fn own(text: &str) -> Text {
+    if text.len() <= SHORT {
+        let mut bytes = [0; SHORT];
+        bytes[..text.len()].copy_from_slice(text.as_bytes());
+        Text::Short { len: text.len() as u8, bytes }
+    } else {
+        Text::Own(Box::from(text))
+    }
+}
+
+impl Inner {
+    /// Runs `f` on a leaf's bytes (nothing for a concatenation).
+    fn with_leaf_bytes(&self, f: impl FnOnce(&[u8])) {
+        match &self.text {
+            Text::Short { len, bytes } => f(&bytes[..usize::from(*len)]),
+            Text::Own(s) => f(s.as_bytes()),
+            Text::Chain(c) => c.with_text(|t| f(&t.as_bytes()[..self.len])),
+            Text::Concat { .. } => {}
+        }
+    }
+
+    /// Runs `f` on a leaf's text (`None` for a concatenation).
+    fn with_leaf<R>(&self, f: impl FnOnce(&str) -> R) -> Option<R> {
+        match &self.text {
+            Text::Short { len, bytes } => {
+                Some(f(std::str::from_utf8(&bytes[..usize::from(*len)]).expect("copied from a str")))
+            }
+            Text::Own(s) => Some(f(s)),
+            Text::Chain(c) => Some(c.with_text(|t| f(&t[..self.len]))),
+            Text::Concat { .. } => None,
+        }
+    }
+}
+
+impl Drop for Inner {
+    /// Drops a long rope without recursing down it.
+    fn drop(&mut self) {
+        let mut stack = Vec::new();
+        detach(&mut self.text, &mut stack);
+        while let Some(node) = stack.pop() {
+            if let Some(mut inner) = Arc::into_inner(node) {
+                detach(&mut inner.text, &mut stack);
+            }
+        }
+    }
+}
+
+/// Takes a concatenation's rope children out of it: those held only here
+/// go on `stack`, to be dropped one at a time; the others just lose a
+/// reference.
+fn detach(text: &mut Text, stack: &mut Vec<Arc<Inner>>) {
+    if let Text::Concat { left, right, .. } = text {
+        for child in [left, right] {
+            if let Some(node) = child.0.take_if(|n| matches!(n.text, Text::Concat { .. })) {
+                if Arc::strong_count(&node) == 1 {
+                    stack.push(node);
+                }
+            }
+        }
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || (a.len == b.len && a.fp.h == b.fp.h),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Value {}
+
+/// Compares by length and fingerprint, like two values (O(length of the
+/// string)).
+impl PartialEq<str> for Value {
+    fn eq(&self, other: &str) -> bool {
+        self.len() == other.len() && self.fingerprint().h == Fingerprint::of(other.as_bytes()).h
+    }
+}
+
+impl PartialEq<&str> for Value {
+    fn eq(&self, other: &&str) -> bool {
+        *self == **other
+    }
+}
+
+impl Hash for Value {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_usize(self.len());
+        state.write_u64(self.fingerprint().h[0]);
+    }
+}
+
+/// The whole text.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+/// The whole text, quoted like a `String`.
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text(), f)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(text: &str) -> Value {
+        Value::new(text)
+    }
+}
+
+impl From<String> for Value {
+    fn from(text: String) -> Value {
+        if text.len() <= SHORT {
+            return Value::new(&text);
+        }
+        Value::from_parts(text.len(), Fingerprint::of(text.as_bytes()), Text::Own(text.into_boxed_str()))
+    }
+}
+
+impl From<&String> for Value {
+    fn from(text: &String) -> Value {
+        Value::new(text)
+    }
+}
+
+#[cfg(test)]
+impl Value {
+    /// A value claiming to be `text` with a fingerprint of `text` whose
+    /// first hash is replaced by `h0`: two such values of different texts
+    /// collide in the 64 bits that `Hash` sees.
+    pub(crate) fn with_first_hash(text: &str, h0: u64) -> Value {
+        let mut fp = Fingerprint::of(text.as_bytes());
+        fp.h[0] = h0;
+        Value::from_parts(text.len(), fp, own(text))
+    }
+
+    /// Whether both are the same allocation.
+    pub(crate) fn same_allocation(&self, other: &Value) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// Depth of the rope's left spine (1 for a flat value, 0 for `""`).
+    pub(crate) fn depth(&self) -> usize {
+        let mut d = 0;
+        let mut v = self;
+        while let Some(inner) = &v.0 {
+            d += 1;
+            match &inner.text {
+                Text::Concat { left, .. } => v = left,
+                _ => break,
+            }
+        }
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::FastBuild;
+    use std::hash::BuildHasher;
+
+    fn hash(v: &Value) -> u64 {
+        FastBuild::default().hash_one(v)
+    }
+
+    #[test]
+    fn one_small_allocation_per_value() {
+        // The text of a short value lives in the value's own allocation.
+        assert_eq!(std::mem::size_of::<Value>(), 8);
+        assert_eq!(std::mem::size_of::<Text>(), 32);
+        for t in ["x", "x 0 1234 y", &"y".repeat(SHORT), &"z".repeat(SHORT + 1)] {
+            let v = Value::new(t);
+            assert_eq!(v.text(), t);
+            assert_eq!(v, Value::from(t.to_string()));
+            let inline = matches!(v.0.as_ref().unwrap().text, Text::Short { .. });
+            assert_eq!(inline, t.len() <= SHORT, "{t}");
+        }
+    }
+
+    #[test]
+    fn equal_texts_are_equal_however_built() {
+        let whole = Value::new("x 0 0 yx 0 1 yx 0 2 y");
+        let parts = Value::new("x 0 0 y").concat(&Value::new("x 0 1 y")).concat(&Value::new("x 0 2 y"));
+        let other = Value::new("x 0 0 yx 0 1 y").concat(&Value::from("x 0 2 y".to_string()));
+        for v in [&parts, &other] {
+            assert_eq!(*v, whole);
+            assert_eq!(hash(v), hash(&whole));
+            assert_eq!(v.text(), whole.text());
+        }
+        assert_eq!(whole, "x 0 0 yx 0 1 yx 0 2 y");
+        assert_ne!(whole, "x 0 0 yx 0 1 yx 0 2 z");
+        assert_eq!(Value::new(""), Value::default());
+        assert!(Value::new("").is_empty());
+        assert_eq!(Value::default().concat(&whole), whole);
+        assert_eq!(whole.concat(&Value::default()), whole);
+        assert_ne!(Value::new("a"), Value::default());
+    }
+
+    #[test]
+    fn long_ropes_step_in_constant_time_and_keep_their_text() {
+        // 20,000 appends of 9 bytes: a rope, not a copy per step.
+        let mut v = Value::new("start");
+        let mut expected = String::from("start");
+        for j in 0..20_000 {
+            let piece = format!("x 0 {j} y");
+            v = v.concat(&Value::new(&piece));
+            expected.push_str(&piece);
+        }
+        assert!(v.depth() > 19_000, "{}", v.depth());
+        assert_eq!(v.len(), expected.len());
+        assert_eq!(v, Value::new(&expected));
+        assert_eq!(v.text(), expected);
+        assert_eq!(v.to_string(), expected);
+        // Deep ropes drop without overflowing a small stack.
+        std::thread::Builder::new().stack_size(64 * 1024).spawn(move || drop(v)).unwrap().join().unwrap();
+    }
+
+    #[test]
+    fn differing_values_differ() {
+        let texts = ["", "a", "b", "ab", "ba", "aa", "\0", "\0a", "a\0", "x 1 2 y", "x 1 2 yx 1 3 y", "é", "ê"];
+        for (i, a) in texts.iter().enumerate() {
+            for b in &texts[i + 1..] {
+                assert_ne!(Value::new(a), Value::new(b), "{a:?} vs {b:?}");
+                assert_ne!(hash(&Value::new(a)), hash(&Value::new(b)), "{a:?} vs {b:?}");
+            }
+        }
+        // Same length, one byte apart at every position of a long value.
+        let base: String = (0..300).map(|j| format!("x 0 {j} y")).collect();
+        let v = Value::new(&base);
+        for i in (0..base.len()).step_by(7) {
+            let mut t = base.clone().into_bytes();
+            t[i] ^= 1;
+            let t = String::from_utf8(t).unwrap();
+            assert_ne!(v, Value::new(&t), "byte {i}");
+        }
+    }
+
+    #[test]
+    fn a_hash_collision_is_told_apart_by_the_second_hash() {
+        // `Hash` feeds only the first hash to tables; equality checks both.
+        let a = Value::with_first_hash("abc", 42);
+        let b = Value::with_first_hash("xyz", 42);
+        assert_eq!(hash(&a), hash(&b));
+        assert_ne!(a, b);
+        assert_eq!(a, Value::with_first_hash("abc", 42));
+    }
+
+    #[test]
+    fn short_values_are_described_as_is_long_ones_elided() {
+        assert_eq!(Value::new("").describe(), "");
+        let short = "é".repeat(80);
+        assert_eq!(Value::new(&short).describe(), short);
+        let long: String = (0..10_000).map(|j| format!("x 0 {j} y")).collect();
+        let mut rope = Value::default();
+        for j in 0..10_000 {
+            rope = rope.concat(&Value::new(&format!("x 0 {j} y")));
+        }
+        for v in [Value::new(&long), rope] {
+            let d = v.describe();
+            assert!(d.starts_with(&long[..SHOWN]), "{d}");
+            assert!(d.ends_with(&long[long.len() - SHOWN..]), "{d}");
+            assert!(d.contains(&format!("…⟨{} bytes, #", long.len())), "{d}");
+            assert!(d.len() < 2 * SHOWN + 40, "{d}");
+        }
+        // Multi-byte characters are not cut.
+        let wide = "é".repeat(200);
+        let d = Value::new(&wide).describe();
+        assert!(d.starts_with(&"é".repeat(32)) && d.ends_with(&"é".repeat(32)), "{d}");
+        // The digits tell values of equal length and ends apart.
+        let mut other = long.clone().into_bytes();
+        other[long.len() / 2] = b'z';
+        let other = Value::new(&String::from_utf8(other).unwrap());
+        assert_ne!(other.describe(), Value::new(&long).describe());
+    }
+
+    #[test]
+    fn heads_of_ropes_built_from_short_pieces() {
+        // The head crosses pieces: it is copied once, when the rope first
+        // exceeds the flat size, and shared after.
+        let mut v = Value::default();
+        let mut expected = String::new();
+        for j in 0..100 {
+            let piece = if j % 3 == 0 { "ü".to_string() } else { format!("{j},") };
+            v = v.concat(&Value::new(&piece));
+            expected.push_str(&piece);
+            let want = |n: usize| {
+                let mut end = n.min(expected.len());
+                while !expected.is_char_boundary(end) {
+                    end += 1;
+                }
+                expected[..end].to_string()
+            };
+            assert_eq!(v.head_text(HEAD), want(HEAD), "after {j}");
+            assert_eq!(v.head_text(5), want(5), "after {j}");
+            let mut start = expected.len().saturating_sub(SHOWN);
+            while !expected.is_char_boundary(start) {
+                start -= 1;
+            }
+            assert_eq!(v.tail_text(SHOWN), expected[start..], "after {j}");
+        }
+    }
+}
