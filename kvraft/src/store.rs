@@ -78,13 +78,38 @@ impl std::error::Error for SnapshotError {}
 const SNAPSHOT_TAG: u32 = 0x4b56_5331; // "KVS1"
 
 /// The snapshot's encoded form.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Snapshot {
     tag: u32,
     /// The last log index the state includes.
     index: u64,
     data: HashMap<String, String>,
     last_seq: HashMap<u64, u64>,
+}
+
+/// [`Snapshot`], encoded from the store without copying it.
+#[derive(Serialize)]
+struct SnapshotRef<'a> {
+    tag: u32,
+    index: u64,
+    data: &'a HashMap<String, String>,
+    last_seq: &'a HashMap<u64, u64>,
+}
+
+/// When a server should hand Raft a snapshot (4B): Raft's saved state
+/// (`raft_state` bytes) has reached `maxraftstate`, and the entries applied
+/// since the last snapshot (about `applied` bytes of log) are worth the
+/// cost of a new one: at least half of `maxraftstate`, and, for a state
+/// much larger than `maxraftstate` (its last snapshot took
+/// `last_snapshot` bytes), an eighth of that, up to three times
+/// `maxraftstate`. A server whose state is 200 times `maxraftstate` would
+/// otherwise spend its time encoding it (every 15 entries), fall behind in
+/// applying, and keep a long log. The log stays within
+/// `maxraftstate` + 3 × `maxraftstate` + what is not yet applied, under the
+/// tester's bound of 8 × `maxraftstate`.
+pub fn snapshot_due(raft_state: usize, maxraftstate: usize, applied: usize, last_snapshot: usize) -> bool {
+    let gain = (last_snapshot / 8).clamp(maxraftstate / 2, 3 * maxraftstate);
+    raft_state >= maxraftstate && applied >= gain
 }
 
 impl KvStore {
@@ -130,9 +155,7 @@ impl KvStore {
     /// The labgob snapshot of the state through log index `index`: the map
     /// and the duplicate table.
     pub fn snapshot(&self, index: u64) -> Vec<u8> {
-        // Encoding borrows would need a second type; the clones are of a
-        // state the size of one snapshot, taken every few hundred entries.
-        labgob::encode(&Snapshot { tag: SNAPSHOT_TAG, index, data: self.data.clone(), last_seq: self.last_seq.clone() })
+        labgob::encode(&SnapshotRef { tag: SNAPSHOT_TAG, index, data: &self.data, last_seq: &self.last_seq })
     }
 
     /// Restores a snapshot made by [`KvStore::snapshot`]: the store and the
@@ -222,6 +245,20 @@ mod tests {
         }
         let n = s.snapshot(1000).len();
         assert!(n < 60, "{n} bytes");
+    }
+
+    #[test]
+    fn snapshots_are_due_when_worth_their_cost() {
+        // Below maxraftstate: never.
+        assert!(!snapshot_due(999, 1000, 10_000, 0));
+        // A small state: every half maxraftstate of log.
+        assert!(!snapshot_due(1000, 1000, 499, 50));
+        assert!(snapshot_due(1000, 1000, 500, 50));
+        // A big state: an eighth of it, at most three maxraftstates.
+        assert!(!snapshot_due(5000, 1000, 1999, 16_000));
+        assert!(snapshot_due(5000, 1000, 2000, 16_000));
+        assert!(!snapshot_due(5000, 1000, 2999, 1_000_000));
+        assert!(snapshot_due(5000, 1000, 3000, 1_000_000));
     }
 
     #[test]
