@@ -311,15 +311,7 @@ impl Harness {
                 self.net.hold(&names[*to], &methods.iter().map(String::as_str).collect::<Vec<_>>());
             }
         }
-        let ends = names
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let e = self.net.make_end(name);
-                self.net.connect(name, &j.to_string());
-                e
-            })
-            .collect();
+        let ends = crate::ends_to_servers(&self.net, &names);
         let persister = {
             let mut p = self.lock();
             p.endnames[i] = Some(names);

@@ -122,6 +122,20 @@ pub(crate) fn rand_string(rng: &mut impl rand::Rng, n: usize) -> String {
     (0..n).map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char).collect()
 }
 
+/// One end per server, end `j` named `names[j]` and connected to server
+/// `j` (ends start disabled: the harness enables them).
+pub(crate) fn ends_to_servers(net: &labrpc::Network, names: &[String]) -> Vec<labrpc::ClientEnd> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(j, name)| {
+            let e = net.make_end(name);
+            net.connect(name, &j.to_string());
+            e
+        })
+        .collect()
+}
+
 /// The config of the test running now (for its appliers' threads).
 static CURRENT: Mutex<Option<Weak<config::Harness>>> = Mutex::new(None);
 

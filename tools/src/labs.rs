@@ -8,7 +8,6 @@
 //! executable to build.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use crate::report::Limits;
 
@@ -279,18 +278,7 @@ pub fn labs_for(selectors: &[Selector], available: &[&'static Lab]) -> Vec<&'sta
 /// # Errors
 /// cargo fails, or the package is not in the workspace.
 pub fn test_targets(manifest: Option<&Path>, package: &str) -> Result<Vec<String>, String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut c = Command::new(cargo);
-    c.args(["metadata", "--no-deps", "--format-version", "1", "--offline"]);
-    if let Some(m) = manifest {
-        c.arg("--manifest-path").arg(m);
-    }
-    let out = c.stdin(Stdio::null()).output().map_err(|e| format!("cannot run cargo metadata: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
-    }
-    let meta: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata's output: {e}"))?;
+    let meta = crate::runner::cargo_metadata(manifest)?;
     let pkg = meta["packages"]
         .as_array()
         .and_then(|ps| ps.iter().find(|p| p["name"] == package))

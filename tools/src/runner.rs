@@ -171,11 +171,12 @@ pub fn tsan_available() -> Result<(), String> {
     Ok(())
 }
 
-/// The workspace's target directory (`cargo metadata`).
+/// `cargo metadata --no-deps` of the workspace of `manifest` (cargo's usual
+/// lookup when `None`), parsed.
 ///
 /// # Errors
-/// cargo fails.
-pub fn target_directory(manifest: Option<&Path>) -> Result<PathBuf, String> {
+/// cargo fails or prints something that is not JSON.
+pub fn cargo_metadata(manifest: Option<&Path>) -> Result<serde_json::Value, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let mut c = Command::new(cargo);
     c.args(["metadata", "--no-deps", "--format-version", "1", "--offline"]);
@@ -186,8 +187,15 @@ pub fn target_directory(manifest: Option<&Path>) -> Result<PathBuf, String> {
     if !out.status.success() {
         return Err(format!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
     }
-    let meta: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata's output: {e}"))?;
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata's output: {e}"))
+}
+
+/// The workspace's target directory (`cargo metadata`).
+///
+/// # Errors
+/// cargo fails.
+pub fn target_directory(manifest: Option<&Path>) -> Result<PathBuf, String> {
+    let meta = cargo_metadata(manifest)?;
     meta["target_directory"]
         .as_str()
         .map(PathBuf::from)

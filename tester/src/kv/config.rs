@@ -231,15 +231,7 @@ impl KvHarness {
     /// the servers in `to` (`makeClient`).
     pub fn make_client(&self, to: &[usize]) -> TestClerk {
         let names: Vec<String> = (0..self.n).map(|_| self.rand_string(20)).collect();
-        let mut ends: Vec<_> = names
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let e = self.net.make_end(name);
-                self.net.connect(name, &j.to_string());
-                e
-            })
-            .collect();
+        let mut ends = crate::ends_to_servers(&self.net, &names);
         ends.shuffle(&mut *self.rng.lock().unwrap_or_else(|e| e.into_inner()));
         let ck = TestClerk { ck: Clerk::new(ends), ends: ClerkEnds(Arc::new(names)) };
         self.connect_client(ck.ends(), to);
@@ -287,15 +279,7 @@ impl KvHarness {
     pub fn start_server(&self, i: usize) {
         event(format!("start S{i}"));
         let names: Vec<String> = (0..self.n).map(|_| self.rand_string(20)).collect();
-        let ends = names
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let e = self.net.make_end(name);
-                self.net.connect(name, &j.to_string());
-                e
-            })
-            .collect();
+        let ends = crate::ends_to_servers(&self.net, &names);
         let persister = {
             let mut s = self.lock();
             s.endnames[i] = names;
