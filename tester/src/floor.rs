@@ -10,7 +10,8 @@
 //! avoid: they are not counted.
 //!
 //! Set `TESTER_FLOOR=1` and each Passed line is followed by
-//! `  ... floor --  <seconds>`, the floor since `begin`; `make bench-lab3`
+//! `  ... floor --  <seconds>`, the floor since `begin` (and a Speed test
+//! prints `  ... timed --  <seconds>`, its 1000 operations); `make bench-lab3`
 //! and `make bench-lab4` report it beside the measured time. Without the
 //! variable the tests print exactly the course's lines.
 
@@ -55,9 +56,29 @@ pub fn floor() -> Duration {
     Duration::from_nanos(FLOOR_NS.load(Ordering::Relaxed))
 }
 
+/// Counts `d` of a fixed wait the test made some other way (a `select!`
+/// whose timeout is the expected outcome, a join of a thread that ends its
+/// pause): as [`sleep`], without sleeping.
+pub fn count(d: Duration) {
+    add(d);
+}
+
+/// Whether `TESTER_FLOOR` asks for the floor lines.
+fn wanted() -> bool {
+    std::env::var_os(FLOOR_VAR).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
 /// After a Passed line: the floor line, when `TESTER_FLOOR` asks for it.
 pub(crate) fn report() {
-    if std::env::var_os(FLOOR_VAR).is_some_and(|v| !v.is_empty() && v != "0") {
+    if wanted() {
         println!("  ... floor --  {:4.1}", floor().as_secs_f64());
+    }
+}
+
+/// The timed part of a Speed test (its 1000 operations), as
+/// `  ... timed --  <seconds>` when `TESTER_FLOOR` asks for it.
+pub(crate) fn report_timed(d: Duration) {
+    if wanted() {
+        println!("  ... timed --  {:.3}", d.as_secs_f64());
     }
 }

@@ -63,7 +63,7 @@ mod watchdog;
 
 pub use config::{Config, Harness};
 pub use fatal::EXIT_FATAL;
-pub use floor::{floor, sleep, FLOOR_VAR};
+pub use floor::{count as count_in_floor, floor, sleep, FLOOR_VAR};
 pub use labrpc::Release;
 pub use safety::LEADER_SAMPLE;
 pub use watchdog::{run, time_limit, TEARDOWN_LIMIT, TEST_TIME_LIMIT, TIME_LIMIT_VAR};

@@ -105,7 +105,7 @@ fn one_partition_4a() {
             crossbeam::channel::select! {
                 recv(done0) -> _ => kv::fail("Put in minority completed"),
                 recv(done1) -> _ => kv::fail("Get in minority completed"),
-                default(Duration::from_secs(1)) => {}
+                default(Duration::from_secs(1)) => tester::count_in_floor(Duration::from_secs(1)),
             }
             check(cfg, &mut ckp1, "1", "14");
             put(cfg, &mut ckp1, "1", "16", None, 0);
@@ -116,7 +116,7 @@ fn one_partition_4a() {
             cfg.connect_all();
             cfg.connect_client(&ends.0, &cfg.all());
             cfg.connect_client(&ends.1, &cfg.all());
-            thread::sleep(ELECTION_TIMEOUT);
+            tester::sleep(ELECTION_TIMEOUT);
             if done0.recv_timeout(Duration::from_millis(30 * 100)).is_err() {
                 kv::fail("Put did not complete");
             }
@@ -198,7 +198,7 @@ fn snapshot_rpc_4b() {
             for i in 0..50 {
                 put(&cfg, &mut ck1, &i.to_string(), &i.to_string(), None, 0);
             }
-            thread::sleep(ELECTION_TIMEOUT);
+            tester::sleep(ELECTION_TIMEOUT);
             put(&cfg, &mut ck1, "b", "B", None, 0);
         }
 

@@ -2,7 +2,7 @@
 //! partitions, and the counters of the `Passed` line.
 
 use crate::kv::{ClerkEnds, TestClerk};
-use crate::{fatal, watchdog};
+use crate::{fatal, floor, watchdog};
 use kvraft::{Clerk, KvServer};
 use lablog::tlog;
 use labrpc::{Network, Server};
@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::Instant;
@@ -40,6 +40,10 @@ pub struct KvHarness {
     mark: Mutex<Mark>,
     /// Clerk operations counted by the wrappers (`cfg.ops`).
     ops: AtomicU64,
+    /// Whether any counted Clerk operation has completed on these servers:
+    /// until one has, an operation waits for an election (the test's floor
+    /// counts one, see [`floor::ELECTION`]).
+    served: AtomicBool,
     /// The first failure of a client thread: the test fails with it (a
     /// client cannot fail the test from its own thread).
     client_failure: Mutex<Option<String>>,
@@ -106,6 +110,7 @@ impl KvConfig {
             }),
             mark: Mutex::new(Mark { t0: Instant::now(), rpcs0: 0 }),
             ops: AtomicU64::new(0),
+            served: AtomicBool::new(false),
             client_failure: Mutex::new(None),
         });
         let cfg = KvConfig { inner };
@@ -332,15 +337,26 @@ impl KvHarness {
     /// Counts one Clerk operation (`cfg.op()`).
     pub fn op(&self) {
         self.ops.fetch_add(1, Ordering::Relaxed);
+        self.served.store(true, Ordering::Relaxed);
+    }
+
+    /// Before the test's own operation: until the servers have served one,
+    /// it waits for their first election, which the floor counts (a client
+    /// thread's wait overlaps the test's own sleeps and is not counted).
+    pub(crate) fn count_first_election(&self) {
+        if !self.served.load(Ordering::Relaxed) {
+            floor::count(floor::ELECTION);
+        }
     }
 
     /// Starts a test: prints its title, marks the time and the RPC count,
-    /// zeroes the operation count.
+    /// zeroes the operation count and the floor.
     pub fn begin(&self, description: &str) {
         println!("{description} ...");
         event(description.to_string());
         *self.mark.lock().unwrap_or_else(|e| e.into_inner()) = Mark { t0: Instant::now(), rpcs0: self.rpc_total() };
         self.ops.store(0, Ordering::Relaxed);
+        floor::reset();
     }
 
     /// Ends a test that got here without failing: prints the Passed line
@@ -355,6 +371,7 @@ impl KvHarness {
         let nrpc = self.rpc_total() - m.rpcs0;
         let ops = self.ops.load(Ordering::Relaxed);
         println!("  ... Passed --  {t:4.1}  {} {nrpc:5} {ops:4}", self.n);
+        floor::report();
     }
 
     /// Records a client thread's failure (a Go client's `t.Fatalf`): the

@@ -1,6 +1,7 @@
 //! `GenericTest` and `GenericTestSpeed` of Lab 4's `test_test.go`, and the
 //! linearizability check of a test's history.
 
+use crate::floor;
 use crate::kv::config::{fail, KvConfig};
 use crate::kv::ops::{self, OpLog};
 use crate::kv::{ELECTION_TIMEOUT, LINEARIZABILITY_CHECK_TIMEOUT};
@@ -85,33 +86,38 @@ pub fn generic_test(g: Generic) {
             drop(js_tx);
             let partitioner = g.partitions.then(|| {
                 // Let the clients work without interruption for a while.
-                thread::sleep(Duration::from_secs(1));
+                floor::sleep(Duration::from_secs(1));
                 let done = &done_partitioner;
                 thread::Builder::new()
                     .name("tester-partitioner".into())
                     .spawn_scoped(s, move || ops::partitioner(cfg, done))
                     .expect("cannot spawn the partitioner")
             });
-            thread::sleep(Duration::from_secs(5));
+            floor::sleep(Duration::from_secs(5));
             done_clients.store(true, Ordering::SeqCst);
             done_partitioner.store(true, Ordering::SeqCst);
             if let Some(p) = partitioner {
+                // The partitioner ends its current pause: a fixed wait.
+                let t0 = Instant::now();
                 p.join().expect("the partitioner panicked");
+                floor::count(t0.elapsed());
                 // A request made in a minority returns only once that
                 // server sees a new term.
                 cfg.connect_all();
-                thread::sleep(ELECTION_TIMEOUT);
+                floor::sleep(ELECTION_TIMEOUT);
             }
             if g.crash {
                 for i in 0..g.nservers {
                     cfg.shutdown_server(i);
                 }
                 // Shutdown is not instantaneous.
-                thread::sleep(ELECTION_TIMEOUT);
+                floor::sleep(ELECTION_TIMEOUT);
                 for i in 0..g.nservers {
                     cfg.start_server(i);
                 }
                 cfg.connect_all();
+                // The restarted servers serve after an election.
+                floor::count(floor::ELECTION);
             }
             let mut js = vec![0; g.nclients];
             for (cli, j) in js_rx.iter() {
@@ -197,6 +203,7 @@ pub fn generic_test_speed(part: &str, maxraftstate: Option<usize>) {
     let mut ck = cfg.make_client(&cfg.all());
     cfg.begin(&format!("Test: ops complete fast enough ({part})"));
     // A first op completes once a leader is elected and the servers serve.
+    cfg.count_first_election();
     ck.ck.get("x");
     let start = Instant::now();
     for i in 0..NUM_OPS {
@@ -204,6 +211,7 @@ pub fn generic_test_speed(part: &str, maxraftstate: Option<usize>) {
     }
     let dur = start.elapsed();
     lablog::tlog!("{NUM_OPS} appends took {} ms", dur.as_millis());
+    floor::report_timed(dur);
     let v = ck.ck.get("x");
     ops::check_clnt_appends(0, &v, u64::from(NUM_OPS));
     // Heartbeats are ~100 ms apart: require at least 3 ops per interval.

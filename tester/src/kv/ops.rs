@@ -79,6 +79,7 @@ fn logged<T>(
     call: impl FnOnce() -> T,
     output: impl FnOnce(&OpLog, &T) -> KvOutput,
 ) -> T {
+    cfg.count_first_election();
     let start = now_ns();
     let r = call();
     let end = now_ns();
