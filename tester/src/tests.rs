@@ -32,6 +32,16 @@ fn fake_applier(cfg: &Config, i: usize) -> crossbeam::channel::Sender<ApplyMsg> 
     tx
 }
 
+/// Waits until some peer's applier has recorded index 1, so that the
+/// second peer's different command is the one that finds the conflict
+/// (a rendezvous send returns when the applier took the message, before it
+/// recorded it).
+fn wait_recorded(cfg: &Config) {
+    while cfg.n_committed(1).0 == 0 {
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
 fn command(index: u64, x: u64) -> ApplyMsg {
     ApplyMsg::Command { index, term: 1, command: labgob::encode(&Cmd::Int(x)) }
 }
@@ -45,6 +55,7 @@ fn an_apply_error_ends_the_process_at_once() {
             let cfg = Config::new(3, false, false);
             cfg.begin("Test (T): apply error");
             fake_applier(&cfg, 0).send(command(1, 11)).unwrap();
+            wait_recorded(&cfg);
             fake_applier(&cfg, 1).send(command(1, 22)).unwrap();
             thread::sleep(Duration::from_secs(20));
             unreachable!("the apply error did not end the process");
@@ -76,6 +87,7 @@ fn an_apply_error_after_the_last_check_still_fails_the_test() {
             cfg.begin("Test (T): late apply error");
             let (a, b) = (fake_applier(&cfg, 0), fake_applier(&cfg, 1));
             a.send(command(1, 11)).unwrap();
+            wait_recorded(&cfg);
             cfg.end();
             b.send(command(1, 22)).unwrap();
             thread::sleep(Duration::from_secs(20));
