@@ -260,6 +260,9 @@ impl Kit {
                 .collect()
         };
         if !out.status.success() {
+            // Some crates may have been built from this copy and others not:
+            // the next claim must not take any file as built.
+            let _ = fs::remove_file(target_dir.join(LAST_BUILD));
             let errors: Vec<String> = rendered("error").into_iter().map(|(_, r)| r).collect();
             return Err(format!(
                 "building {package}/{} in {} failed ({}):\n{}{}",
@@ -295,38 +298,72 @@ impl Kit {
     /// Cargo names a workspace crate's build by its path inside the
     /// workspace, so two copies of the kit share `raft`'s (and the others')
     /// build in one target directory, and a file that kept an old time in
-    /// one copy may look unchanged since the other copy's build. When the
-    /// last build in `target_dir` was of another copy, every file of this
-    /// one gets the time now (a full rebuild of the kit's crates, not of
-    /// their dependencies); builds of the same copy rebuild what changed.
+    /// one copy may look unchanged since the other copy's build. So the
+    /// target directory records what the last build there was made from (a
+    /// hash of each file), and every file of this copy whose bytes differ
+    /// from that, or that was not there, gets the time now, and every other
+    /// file an old time ([`UNCHANGED_TIME`]: a fresh copy's files are new,
+    /// and would look changed): cargo rebuilds the crates that differ (a
+    /// planted `raft`, and what depends on it) and keeps the others' builds
+    /// (`labrpc`, `porcupine`, ...).
     ///
     /// # Errors
-    /// A file that cannot be touched, or the marker cannot be written.
+    /// A file that cannot be read or touched, or the record cannot be
+    /// written.
     pub fn claim(&self, target_dir: &Path) -> Result<(), String> {
-        let marker = target_dir.join("scratch-last-kit");
-        let me = self.root.display().to_string();
-        if fs::read_to_string(&marker).ok().as_deref() != Some(me.as_str()) {
-            touch_tree(&self.root)?;
-            fs::create_dir_all(target_dir).map_err(|e| format!("{}: {e}", target_dir.display()))?;
-            fs::write(&marker, &me).map_err(|e| format!("{}: {e}", marker.display()))?;
-        }
-        Ok(())
-    }
-}
-
-/// Sets every file's modification time under `dir` to now.
-fn touch_tree(dir: &Path) -> Result<(), String> {
-    let now = std::time::SystemTime::now();
-    for entry in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?.flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            touch_tree(&p)?;
-        } else {
+        let record = target_dir.join(LAST_BUILD);
+        let last: std::collections::HashMap<String, String> = fs::read_to_string(&record)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once(' ').map(|(h, p)| (p.to_string(), h.to_string())))
+            .collect();
+        let mut files = Vec::new();
+        list_files(&self.root, &self.root, &mut files)?;
+        let now = std::time::SystemTime::now();
+        let mut lines = String::new();
+        for rel in files {
+            let p = self.root.join(&rel);
+            let bytes = fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            let hash = format!("{:016x}", fnv1a(&bytes));
+            let time = if last.get(&rel) == Some(&hash) { UNCHANGED_TIME } else { now };
             fs::File::options()
                 .write(true)
                 .open(&p)
-                .and_then(|f| f.set_modified(now))
+                .and_then(|f| f.set_modified(time))
                 .map_err(|e| format!("cannot touch {}: {e}", p.display()))?;
+            lines += &format!("{hash} {rel}\n");
+        }
+        fs::create_dir_all(target_dir).map_err(|e| format!("{}: {e}", target_dir.display()))?;
+        fs::write(&record, lines).map_err(|e| format!("{}: {e}", record.display()))
+    }
+}
+
+/// The record, in a target directory, of what its last build was made from
+/// (`<hash> <path>` lines); removed when a build fails.
+const LAST_BUILD: &str = "scratch-last-build";
+
+/// The time [`Kit::claim`] gives a file the last build in the target
+/// directory was made from, byte for byte: older than any build.
+pub const UNCHANGED_TIME: std::time::SystemTime = std::time::SystemTime::UNIX_EPOCH;
+
+/// The 64-bit FNV-1a hash of `bytes` (stable from build to build, unlike
+/// std's hasher).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The files under `dir` (build output and version control skipped), as
+/// paths relative to `root`.
+fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), String> {
+    for entry in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?.flatten() {
+        let p = entry.path();
+        if SKIP_ANYWHERE.contains(&entry.file_name().to_string_lossy().as_ref()) {
+            continue;
+        }
+        if p.is_dir() {
+            list_files(root, &p, out)?;
+        } else if p.is_file() {
+            out.push(p.strip_prefix(root).expect("under the root").to_string_lossy().into_owned());
         }
     }
     Ok(())
@@ -417,28 +454,45 @@ mod tests {
     }
 
     #[test]
-    fn a_build_after_another_copys_touches_every_file() {
+    fn a_build_touches_what_differs_from_the_last_build() {
         let base = std::env::temp_dir().join(format!("scratch-claim-test-{}", std::process::id()));
         let old = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+        let set_old = |f: &Path| fs::File::options().write(true).open(f).unwrap().set_modified(old).unwrap();
         let kits: Vec<Kit> = ["a", "b"]
             .iter()
             .map(|k| {
                 fs::create_dir_all(base.join(k).join("src")).unwrap();
-                let f = base.join(k).join("src/lib.rs");
-                fs::write(&f, "// x\n").unwrap();
-                fs::File::options().write(true).open(&f).unwrap().set_modified(old).unwrap();
+                fs::create_dir_all(base.join(k).join("dep")).unwrap();
+                for (f, text) in [("src/lib.rs", format!("// {k}\n")), ("dep/lib.rs", "// same\n".to_string())] {
+                    fs::write(base.join(k).join(f), text).unwrap();
+                    set_old(&base.join(k).join(f));
+                }
                 Kit { root: base.join(k) }
             })
             .collect();
         let target = base.join("target");
-        let time = |k: &Kit| fs::metadata(k.root.join("src/lib.rs")).unwrap().modified().unwrap();
+        let time = |k: &Kit, f: &str| fs::metadata(k.root.join(f)).unwrap().modified().unwrap();
         kits[0].claim(&target).unwrap();
-        assert!(time(&kits[0]) > old, "the first build in a target dir touches its copy");
-        fs::File::options().write(true).open(kits[0].root.join("src/lib.rs")).unwrap().set_modified(old).unwrap();
+        assert!(time(&kits[0], "src/lib.rs") > old, "the first build in a target dir touches its copy");
+        assert!(time(&kits[0], "dep/lib.rs") > old, "the first build in a target dir touches its copy");
+        set_old(&kits[0].root.join("src/lib.rs"));
         kits[0].claim(&target).unwrap();
-        assert_eq!(time(&kits[0]), old, "the same copy again: untouched");
+        assert_eq!(
+            time(&kits[0], "src/lib.rs"),
+            UNCHANGED_TIME,
+            "the same copy again, unchanged: older than the build"
+        );
         kits[1].claim(&target).unwrap();
-        assert!(time(&kits[1]) > old, "another copy: touched");
+        assert!(time(&kits[1], "src/lib.rs") > old, "another copy: what differs is new");
+        assert_eq!(time(&kits[1], "dep/lib.rs"), UNCHANGED_TIME, "another copy: what is the same is old");
+        fs::write(kits[1].root.join("new.rs"), "x").unwrap();
+        set_old(&kits[1].root.join("new.rs"));
+        set_old(&kits[1].root.join("src/lib.rs"));
+        kits[1].claim(&target).unwrap();
+        assert!(time(&kits[1], "new.rs") > old, "a file the last build did not have is new");
+        assert_eq!(time(&kits[1], "src/lib.rs"), UNCHANGED_TIME);
+        kits[0].claim(&target).unwrap();
+        assert!(time(&kits[0], "src/lib.rs") > old, "back to the first copy: its own file is new");
         fs::remove_dir_all(&base).unwrap();
     }
 
