@@ -224,7 +224,10 @@ mod tests {
 
     #[test]
     fn byte_blocks_encode_like_plain_byte_vectors() {
-        for len in [0usize, 1, 250, 251, 70_000] {
+        // Lengths around the varint's 1-, 3- and 5-byte forms (the last is
+        // too slow for miri's interpreter: a byte at a time as a plain Vec).
+        let lens: &[usize] = if cfg!(miri) { &[0, 1, 250, 251] } else { &[0, 1, 250, 251, 70_000] };
+        for &len in lens {
             let data: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
             let fast = encode(&Blob { tag: 3, data: data.clone() });
             let plain = encode(&PlainBlob { tag: 3, data: data.clone() });
