@@ -204,13 +204,15 @@ mod tests {
     fn concurrent_saves_are_atomic_pairs() {
         // Each writer saves (state, snapshot) with matching contents; a
         // reader must never see a state and a snapshot from different saves.
+        // Miri checks each access for races, ~1000x slower: fewer rounds.
+        let rounds = if cfg!(miri) { 200 } else { 2000 };
         let p = Arc::new(Persister::new());
         p.save(vec![0; 8], Some(vec![0; 8]));
         let writers: Vec<_> = (1..=4u8)
             .map(|w| {
                 let p = Arc::clone(&p);
                 thread::spawn(move || {
-                    for _ in 0..2000 {
+                    for _ in 0..rounds {
                         p.save(vec![w; 8], Some(vec![w; 8]));
                     }
                 })
@@ -219,7 +221,7 @@ mod tests {
         let reader = {
             let p = Arc::clone(&p);
             thread::spawn(move || {
-                for _ in 0..2000 {
+                for _ in 0..rounds {
                     let c = p.copy();
                     assert_eq!(c.read_raft_state(), c.read_snapshot());
                 }
