@@ -712,7 +712,7 @@ impl Harness {
                             let ms = t0.elapsed().as_millis();
                             tlog!("one: index {index} on {nd} in {ms} ms");
                             step(format!("one({cmd}): returned index {index}"));
-                            floor::add(leaderless.min(floor::ELECTION));
+                            floor::count(leaderless.min(floor::ELECTION));
                             return index;
                         }
                         // However fast the commit, one() first looks 20 ms

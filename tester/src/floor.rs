@@ -36,8 +36,11 @@ pub(crate) fn reset() {
 }
 
 /// Counts `d` of waiting in the floor, if the calling thread is the test's
-/// own (a helper thread's waits overlap the test's).
-pub(crate) fn add(d: Duration) {
+/// own (a helper thread's waits overlap the test's): for a fixed wait the
+/// test made other than by [`sleep`] (a `select!` whose timeout is the
+/// expected outcome, a join of a thread that ends its pause, an election
+/// the scenario needs).
+pub fn count(d: Duration) {
     if crate::fatal::is_test_thread() {
         FLOOR_NS.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
     }
@@ -48,19 +51,12 @@ pub(crate) fn add(d: Duration) {
 pub fn sleep(d: Duration) {
     let t0 = Instant::now();
     thread::sleep(d);
-    add(t0.elapsed());
+    count(t0.elapsed());
 }
 
 /// The floor since the last `begin`.
 pub fn floor() -> Duration {
     Duration::from_nanos(FLOOR_NS.load(Ordering::Relaxed))
-}
-
-/// Counts `d` of a fixed wait the test made some other way (a `select!`
-/// whose timeout is the expected outcome, a join of a thread that ends its
-/// pause): as [`sleep`], without sleeping.
-pub fn count(d: Duration) {
-    add(d);
 }
 
 /// Whether `TESTER_FLOOR` asks for the floor lines.
