@@ -475,6 +475,33 @@ pub fn timestamp() -> String {
     format_timestamp(secs)
 }
 
+/// Runs `f(i)` for every `i` in `0..n`, `workers` at a time (at least one):
+/// each worker takes the next index when it is done with one. The results
+/// come back in index order; a panic in `f` reaches the caller once the
+/// workers have stopped.
+pub fn in_parallel<R: Send>(n: usize, workers: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new((0..n).map(|_| None).collect::<Vec<Option<R>>>());
+    std::thread::scope(|s| {
+        for _ in 0..workers.clamp(1, n.max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return;
+                }
+                let r = f(i);
+                results.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[i] = Some(r);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .into_iter()
+        .map(|r| r.expect("every index was run"))
+        .collect()
+}
+
 /// Creates the parent directory of `path` if needed.
 pub fn ensure_parent(path: &Path) -> std::io::Result<()> {
     match path.parent() {
@@ -568,5 +595,18 @@ not json"#;
         let after = children_usage();
         assert!(after.cpu_s() >= before.cpu_s());
         assert!(after.maxrss_kb > 0);
+    }
+
+    #[test]
+    fn in_parallel_runs_each_index_once_and_keeps_their_order() {
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let out = in_parallel(50, 4, |i| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            i * 2
+        });
+        assert_eq!(out, (0..50).map(|i| i * 2).collect::<Vec<_>>());
+        assert_eq!(calls.into_inner(), 50);
+        assert!(in_parallel(0, 4, |i| i).is_empty());
+        assert_eq!(in_parallel(3, 0, |i| i), vec![0, 1, 2], "at least one worker");
     }
 }

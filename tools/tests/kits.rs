@@ -149,21 +149,8 @@ fn the_lab4_skeleton_fails_every_test_cleanly() {
     let b = kit.build("tester", &["kvraft_test"], &shared_target_dir(), true).unwrap_or_else(|e| panic!("{e}"));
     // The skeleton's runs mostly wait (a generic test's clients fail at
     // once, its 5 s of client work go on): four at a time.
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let report = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..4 {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(name) = tools::labs::LAB4.tests.get(i) else { break };
-                let line = lab4_skeleton_run(&b.exes[0], name);
-                report.lock().unwrap().push((i, line));
-            });
-        }
-    });
-    let mut report = report.into_inner().unwrap();
-    report.sort();
-    let report: Vec<String> = report.into_iter().map(|(_, line)| line).collect();
+    let tests = tools::labs::LAB4.tests;
+    let report = tools::runner::in_parallel(tests.len(), 4, |i| lab4_skeleton_run(&b.exes[0], tests[i]));
     eprintln!("{}", report.join("\n"));
     let _ = std::fs::remove_dir_all(&dest);
 }

@@ -16,7 +16,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -450,30 +450,17 @@ fn batch(args: &Args) -> Result<bool, Error> {
         kit.display(),
         commit.as_deref().unwrap_or("(no git commit)")
     );
-    let queue = Arc::new(Mutex::new(subs.clone()));
-    let rows: Arc<Mutex<Vec<Row>>> = Arc::new(Mutex::new(Vec::new()));
-    std::thread::scope(|scope| {
-        for _ in 0..args.jobs.min(u32::try_from(subs.len()).unwrap_or(u32::MAX)) {
-            let (queue, rows, builder, out, s, selectors, stamp) =
-                (&queue, &rows, &builder, &out, &s, &selectors, &stamp);
-            scope.spawn(move || loop {
-                let next = {
-                    let mut q = queue.lock().expect("queue");
-                    (!q.is_empty()).then(|| q.remove(0))
-                };
-                let Some(path) = next else { return };
-                let row = grade_one(args, &path, selectors, s, builder, out, stamp);
-                println!(
-                    "{:<24} {:<7} {}",
-                    row.name,
-                    row.status,
-                    row.error.clone().unwrap_or_else(|| summary_cells(&row, s).join("  "))
-                );
-                rows.lock().expect("rows").push(row);
-            });
-        }
+    let workers = usize::try_from(args.jobs).unwrap_or(usize::MAX);
+    let mut rows = runner::in_parallel(subs.len(), workers, |i| {
+        let row = grade_one(args, &subs[i], &selectors, &s, &builder, &out, &stamp);
+        println!(
+            "{:<24} {:<7} {}",
+            row.name,
+            row.status,
+            row.error.clone().unwrap_or_else(|| summary_cells(&row, &s).join("  "))
+        );
+        row
     });
-    let mut rows = Arc::try_unwrap(rows).ok().expect("workers done").into_inner().expect("rows");
     rows.sort_by(|a, b| a.name.cmp(&b.name));
     let parts = parts_of(&rows);
     let table = summary_table(&rows, &parts, &s);
