@@ -9,6 +9,7 @@ use crossbeam::channel::{Receiver, Sender};
 use raft::{ApplyMsg, Raft};
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 
 /// What the appliers recorded (`cfg.logs`, `cfg.lastApplied`,
 /// `cfg.maxIndex`).
@@ -159,7 +160,10 @@ fn apply(cfg: &Harness, i: usize, rf: &Raft, m: ApplyMsg, snapshot: bool) -> Opt
             let snap = (snapshot && (index + 1) % SNAPSHOT_INTERVAL == 0).then(|| p.applied.encode_snapshot(i, index));
             drop(p);
             if let Some(bytes) = snap {
+                cfg.applier_calls.lock().unwrap_or_else(PoisonError::into_inner)[i] =
+                    Some(("snapshot()", Instant::now()));
                 rf.snapshot(index, bytes);
+                cfg.applier_calls.lock().unwrap_or_else(PoisonError::into_inner)[i] = None;
             }
             None
         }

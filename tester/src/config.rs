@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -69,6 +69,9 @@ pub struct Harness {
     links: Mutex<Links>,
     /// The leader monitor's stop signal and its exit notice (`Config::safety`).
     leader_monitor: Mutex<Option<(Sender<()>, Receiver<()>)>>,
+    /// Per peer: the Raft method its applier is calling (`snapshot()`) and
+    /// since when, for the agreement failures' diagnosis.
+    pub(crate) applier_calls: Mutex<Vec<Option<(&'static str, Instant)>>>,
 }
 
 /// The test harness for one test (`make_config`). Dropping it cleans up,
@@ -151,6 +154,7 @@ impl Config {
             mark: Mutex::new(Mark { t0: Instant::now(), rpcs0: 0, bytes0: 0, max_index0: 0 }),
             links: Mutex::new(Links::default()),
             leader_monitor: Mutex::new(None),
+            applier_calls: Mutex::new(vec![None; n]),
         });
         *CURRENT.lock().unwrap() = Some(Arc::downgrade(&inner));
         let cfg = Config { inner };
@@ -663,10 +667,51 @@ impl Harness {
         }
         let (nd, cmd) = self.n_committed(index);
         if nd < n {
-            fatal(format!("only {nd} decided for index {index}; wanted {n}"));
+            self.agreement_failure(format!("only {nd} decided for index {index}; wanted {n}"), Some(index));
         }
         step(format!("wait: index {index} committed on {nd} peers"));
         cmd
+    }
+
+    /// Fails an agreement check (`one`, `wait`) with `msg`, and what the
+    /// tester knows of why: which peers applied `index`, and any applier
+    /// stuck in a call into its peer (then with every thread's stack, as a
+    /// hang report has: a peer that holds its lock while it sends on the
+    /// apply channel deadlocks against `snapshot()` and stops answering).
+    #[track_caller]
+    fn agreement_failure(&self, msg: String, index: Option<u64>) -> ! {
+        let mut msg = msg;
+        if let Some(index) = index {
+            let p = self.lock();
+            let (have, lack): (Vec<usize>, Vec<usize>) =
+                (0..self.n).partition(|&i| p.applied.logs[i].contains_key(&index));
+            let names = |v: &[usize]| v.iter().map(|i| format!("S{i}")).collect::<Vec<_>>().join(" ");
+            msg += &format!(" (index {index} applied by [{}], not by [{}])", names(&have), names(&lack));
+        }
+        let stuck: Vec<String> = {
+            let calls = self.applier_calls.lock().unwrap_or_else(PoisonError::into_inner);
+            calls
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| c.filter(|(_, at)| at.elapsed() >= Duration::from_secs(1)).map(|c| (i, c)))
+                .map(|(i, (call, at))| {
+                    format!(
+                        "the tester's applier of S{i} has been waiting {:.1} s in S{i}'s {call}: does S{i} keep \
+                         its lock while it sends on the apply channel? ({call} needs that lock, and the applier \
+                         cannot take the next message until it returns)",
+                        at.elapsed().as_secs_f64()
+                    )
+                })
+                .collect()
+        };
+        for s in &stuck {
+            msg += "\n";
+            msg += s;
+        }
+        if !stuck.is_empty() {
+            fatal::write_stderr(&format!("tester: {msg}\n{}", crate::stacks::all_threads()));
+        }
+        fatal(msg)
     }
 
     /// A complete agreement on `cmd` by at least `expected_servers` peers,
@@ -680,6 +725,8 @@ impl Harness {
         // Time spent with no peer accepting the command: an election under
         // way. A perfect Raft still needs one (see floor::ELECTION).
         let mut leaderless = Duration::ZERO;
+        // The index of the latest start() that took the command.
+        let mut last_index = None;
         while t0.elapsed() < Duration::from_secs(10) && !self.finished.load(Ordering::SeqCst) {
             let mut index = None;
             for _ in 0..self.n {
@@ -703,6 +750,7 @@ impl Harness {
             }
             match index {
                 Some(index) => {
+                    last_index = Some(index);
                     step(format!("one({cmd}): S{starts} took it at index {index}; waiting for {expected_servers} peers to commit it"));
                     let t1 = Instant::now();
                     let mut first_poll = true;
@@ -724,7 +772,7 @@ impl Harness {
                         }
                     }
                     if !retry {
-                        fatal(format!("one({cmd}) failed to reach agreement"));
+                        self.agreement_failure(format!("one({cmd}) failed to reach agreement"), Some(index));
                     }
                 }
                 None => {
@@ -734,7 +782,7 @@ impl Harness {
             }
         }
         if !self.finished.load(Ordering::SeqCst) {
-            fatal(format!("one({cmd}) failed to reach agreement"));
+            self.agreement_failure(format!("one({cmd}) failed to reach agreement"), last_index);
         }
         0
     }
