@@ -111,6 +111,15 @@ impl Persister {
     }
 
     /// Size in bytes of the saved Raft state.
+    /// Runs `f` on the saved Raft state in place, without copying it: a
+    /// read of part of the "disk" (the reference Raft reads its log's
+    /// entries back this way instead of keeping a second copy in memory).
+    /// `f` runs with the persister locked: it must not call back into it.
+    pub fn with_raft_state<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let saved = self.saved.lock().expect("persister lock poisoned");
+        f(&saved.raft_state)
+    }
+
     pub fn raft_state_size(&self) -> usize {
         self.saved.lock().expect("persister lock poisoned").raft_state.len()
     }

@@ -39,10 +39,10 @@ impl RaftState {
         );
         let msgs = self
             .log()
-            .slice(from, to)
-            .iter()
+            .entries(from, to)
+            .into_iter()
             .zip(from..)
-            .map(|(e, index)| ApplyMsg::Command { index, term: e.term, command: e.command.clone() })
+            .map(|(e, index)| ApplyMsg::Command { index, term: e.term, command: e.command })
             .collect();
         self.last_applied = to;
         msgs

@@ -163,7 +163,7 @@ impl Raft {
     fn new_idle(peers: Vec<ClientEnd>, me: usize, persister: Arc<Persister>) -> Result<Raft, PersistError> {
         let n = peers.len();
         assert!(me < n, "raft: make: me = {me} but peers has {n} ends");
-        let persisted = persist::decode(me, n, &persister.read_raft_state(), persister.read_snapshot())?;
+        let persisted = persist::restore(me, n, &persister)?;
         // The peer's own stream from LABRPC_SEED (replayable), salted with
         // the persisted term so that a restarted peer draws anew.
         let seed = rand::RngCore::next_u64(&mut labrpc::peer_rng(me, persisted.current_term));

@@ -26,7 +26,6 @@ pub(crate) struct Node {
     persister: Arc<Persister>,
     state: Mutex<RaftState>,
     /// Where the saved state's entries are; used under `state`'s lock.
-    encoder: std::sync::Mutex<persist::Encoder>,
     /// The ticker waits here for its next deadline; woken when that
     /// deadline moves earlier, and by `kill`.
     ticker_cv: Condvar,
@@ -50,7 +49,6 @@ impl Node {
             peers,
             persister,
             state: Mutex::new(st),
-            encoder: std::sync::Mutex::new(persist::Encoder::new()),
             ticker_cv: Condvar::new(),
             apply_cv: Condvar::new(),
             killed: AtomicBool::new(false),
@@ -109,27 +107,28 @@ impl Node {
     }
 
     /// Saves what the last rule changed: the state alone (only the bytes
-    /// that changed, see [`persist::Encoder`]), or the state and the
+    /// that changed, see [`persist::stage`]), or the state and the
     /// snapshot together. Called with the state locked.
     fn persist(&self, st: &mut RaftState) {
         let dirty = st.take_dirty();
         if !dirty.state && !dirty.snapshot {
             return;
         }
-        let mut enc = self.encoder.lock().expect("raft encoder");
-        if dirty.snapshot {
-            let bytes = enc.full(st);
-            let (n, snap) = (bytes.len(), st.snapshot().len());
-            dlog!(Topic::Pers, self.me, st.current_term(), "saved state ({n} B) and snapshot ({snap} B)");
-            self.persister.save(bytes, Some(st.snapshot().to_vec()));
-        } else {
-            match enc.save(st) {
-                persist::Save::Full(bytes) => self.persister.save_raft_state(bytes),
-                persist::Save::Splice { keep, tail } => self.persister.splice_raft_state(keep, &tail),
+        match persist::stage(st, dirty.snapshot) {
+            persist::Save::Full(bytes) if dirty.snapshot => {
+                let (n, snap) = (bytes.len(), st.snapshot().len());
+                dlog!(Topic::Pers, self.me, st.current_term(), "saved state ({n} B) and snapshot ({snap} B)");
+                self.persister.save(bytes, Some(st.snapshot().to_vec()));
             }
-            let (log, n) = (st.log(), self.persister.raft_state_size());
-            let (first, last) = (log.snapshot_index(), log.last_index());
-            dlog!(Topic::Pers, self.me, st.current_term(), "saved state ({n} B, log {first}..={last})");
+            save => {
+                match save {
+                    persist::Save::Full(bytes) => self.persister.save_raft_state(bytes),
+                    persist::Save::Splice { keep, tail } => self.persister.splice_raft_state(keep, &tail),
+                }
+                let (log, n) = (st.log(), self.persister.raft_state_size());
+                let (first, last) = (log.snapshot_index(), log.last_index());
+                dlog!(Topic::Pers, self.me, st.current_term(), "saved state ({n} B, log {first}..={last})");
+            }
         }
         #[cfg(debug_assertions)]
         self.check_saved(st);

@@ -4,7 +4,9 @@
 
 use crate::log::{Entry, Log};
 use crate::state::{Persisted, RaftState};
+use persister::Persister;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 // The layout of the saved Raft state:
 //
@@ -13,8 +15,9 @@ use serde::{Deserialize, Serialize};
 // Each kept entry is labgob-encoded on its own, in index order; the header
 // (term, vote, the snapshot's last index and term, the entry count) comes
 // last. New entries and a new header change only the end of the bytes, so
-// `Encoder` saves only that end (`Persister::splice_raft_state`): a save
-// costs what changed, not the length of the log.
+// a save writes only that end (`Persister::splice_raft_state`, see
+// [`stage`]): a save costs what changed, not the length of the log. The log
+// reads its saved entries back from these bytes (see `crate::log`).
 
 /// The fixed part of the persistent state (Figure 2: currentTerm, votedFor;
 /// §7: lastIncludedIndex and lastIncludedTerm).
@@ -50,11 +53,11 @@ fn push_header(buf: &mut Vec<u8>, h: &Header) {
 }
 
 /// Encodes the persistent part of `st` (not the snapshot, which the
-/// persister keeps beside it).
+/// persister keeps beside it), every entry included.
 pub fn encode(st: &RaftState) -> Vec<u8> {
     let mut buf = Vec::new();
-    for e in st.log().slice(st.log().snapshot_index() + 1, st.log().last_index()) {
-        labgob::encode_into(&mut buf, e);
+    for e in st.log().entries(st.log().snapshot_index() + 1, st.log().last_index()) {
+        labgob::encode_into(&mut buf, &e);
     }
     let h = header(st, buf.len());
     push_header(&mut buf, &h);
@@ -70,84 +73,20 @@ pub enum Save {
     Splice { keep: usize, tail: Vec<u8> },
 }
 
-/// Remembers where each saved entry's bytes start, so that the next save
-/// rewrites only what changed since: the entries after the last one still
-/// in the log, and the header.
-#[derive(Debug, Default)]
-pub struct Encoder {
-    /// The snapshot index the saved entries follow; `None`: nothing saved
-    /// yet by this encoder (the next save is full).
-    base: Option<u64>,
-    /// Per saved entry (index `base + 1 + i`): its term and where its bytes
-    /// start.
-    saved: Vec<(u64, usize)>,
-    /// Where the saved entries end (the header starts).
-    end: usize,
-}
-
-impl Encoder {
-    /// An encoder that has saved nothing: its first save is full.
-    pub fn new() -> Encoder {
-        Encoder::default()
-    }
-
-    /// What to write so that the saved bytes become [`encode`]`(st)`, given
-    /// that the last save went through this encoder.
-    ///
-    /// Entries are compared by term: an entry of a given index and term is
-    /// the same entry wherever it is (the Log Matching Property, §5.3), so
-    /// the saved entries still valid are those up to the last index whose
-    /// term is unchanged.
-    pub fn save(&mut self, st: &RaftState) -> Save {
-        let log = st.log();
-        let base = log.snapshot_index();
-        if self.base != Some(base) {
-            let bytes = self.rebuild(st);
-            return Save::Full(bytes);
-        }
-        let kept = log.slice(base + 1, log.last_index());
-        let mut same = self.saved.len().min(kept.len());
-        while same > 0 && self.saved[same - 1].0 != kept[same - 1].term {
-            same -= 1;
-        }
-        let keep = self.saved.get(same).map_or(self.end, |&(_, at)| at);
-        self.saved.truncate(same);
-        let mut tail = Vec::new();
-        for e in &kept[same..] {
-            self.saved.push((e.term, keep + tail.len()));
-            labgob::encode_into(&mut tail, e);
-        }
-        self.end = keep + tail.len();
-        push_header(&mut tail, &header(st, self.end));
-        Save::Splice { keep, tail }
-    }
-
-    /// Encodes everything and remembers where each entry starts.
-    fn rebuild(&mut self, st: &RaftState) -> Vec<u8> {
-        let log = st.log();
-        let mut buf = Vec::new();
-        self.saved.clear();
-        for e in log.slice(log.snapshot_index() + 1, log.last_index()) {
-            self.saved.push((e.term, buf.len()));
-            labgob::encode_into(&mut buf, e);
-        }
-        self.end = buf.len();
-        self.base = Some(log.snapshot_index());
-        let h = header(st, buf.len());
-        push_header(&mut buf, &h);
-        buf
-    }
-
-    /// Forgets what was saved: the next save is full (after the state was
-    /// saved some other way).
-    pub fn reset(&mut self) {
-        self.base = None;
-    }
-
-    /// Encodes everything for a full save (with a new snapshot), and
-    /// remembers the layout for the splices that follow.
-    pub fn full(&mut self, st: &RaftState) -> Vec<u8> {
-        self.rebuild(st)
+/// What to write so that the persister holds [`encode`]`(st)`, given that
+/// the log's saves all went to it: the entries not saved yet and the new
+/// header, after the saved entries (a save costs what changed, not the
+/// length of the log); or, when `full` (with a new snapshot), after a
+/// compaction and on the first save, everything. The log counts its
+/// entries saved from here on.
+pub fn stage(st: &mut RaftState, full: bool) -> Save {
+    let staged = st.log_to_save().stage_save(full);
+    let mut bytes = staged.bytes;
+    let h = header(st, st.log().saved_end());
+    push_header(&mut bytes, &h);
+    match staged.keep {
+        None => Save::Full(bytes),
+        Some(keep) => Save::Splice { keep, tail: bytes },
     }
 }
 
@@ -170,19 +109,20 @@ fn split(raft_state: &[u8]) -> Result<(Header, &[u8]), String> {
 }
 
 /// Decodes the log's entries, which must be exactly `count` and fill
-/// `bytes`.
-fn decode_entries(mut bytes: &[u8], count: u64) -> Result<Vec<Entry>, String> {
-    let mut entries = Vec::new();
+/// `bytes`, handing each to `each` with where its bytes start.
+fn decode_entries(mut bytes: &[u8], count: u64, mut each: impl FnMut(Entry, usize)) -> Result<(), String> {
+    let (total, mut n) = (bytes.len(), 0u64);
     while !bytes.is_empty() {
-        let (e, used) = labgob::decode_prefix::<Entry>(bytes)
-            .map_err(|e| format!("entry {} of {count}: {e}", entries.len() + 1))?;
-        entries.push(e);
+        let (e, used) =
+            labgob::decode_prefix::<Entry>(bytes).map_err(|e| format!("entry {} of {count}: {e}", n + 1))?;
+        each(e, total - bytes.len());
+        n += 1;
         bytes = &bytes[used..];
     }
-    if entries.len() as u64 != count {
-        return Err(format!("the header counts {count} entries, but {} are saved", entries.len()));
+    if n != count {
+        return Err(format!("the header counts {count} entries, but {n} are saved"));
     }
-    Ok(entries)
+    Ok(())
 }
 
 /// Why a peer's persisted state cannot be used.
@@ -204,22 +144,50 @@ impl std::error::Error for PersistError {}
 
 /// Decodes and checks what a peer saved. Empty state and snapshot is a
 /// fresh peer; anything else must decode completely and be consistent.
+/// The log holds every command in memory (see [`restore`] for a peer's).
 pub fn decode(me: usize, peers: usize, raft_state: &[u8], snapshot: Vec<u8>) -> Result<Persisted, PersistError> {
+    decode_into(me, peers, raft_state, snapshot, None)
+}
+
+/// What peer `me` saved in `store`, decoded and checked as [`decode`] does,
+/// with a log that reads its commands back from `store` and saves there.
+pub fn restore(me: usize, peers: usize, store: &Arc<Persister>) -> Result<Persisted, PersistError> {
+    decode_into(me, peers, &store.read_raft_state(), store.read_snapshot(), Some(store))
+}
+
+fn decode_into(
+    me: usize,
+    peers: usize,
+    raft_state: &[u8],
+    snapshot: Vec<u8>,
+    store: Option<&Arc<Persister>>,
+) -> Result<Persisted, PersistError> {
     let err = |reason: String| PersistError { me, reason };
     if raft_state.is_empty() {
         if !snapshot.is_empty() {
             return Err(err(format!("there is a snapshot of {} bytes but no Raft state", snapshot.len())));
         }
-        return Ok(Persisted::default());
+        let mut fresh = Persisted::default();
+        if let Some(store) = store {
+            fresh.log.attach(Arc::clone(store));
+        }
+        return Ok(fresh);
     }
-    let (h, entries) = split(raft_state).map_err(|e| err(format!("Raft state: {e}")))?;
-    let entries = decode_entries(entries, h.entries).map_err(|e| err(format!("Raft state: {e}")))?;
-    let s = Persisted {
-        current_term: h.current_term,
-        voted_for: h.voted_for,
-        log: Log::from_parts(h.snapshot_index, h.snapshot_term, entries),
-        snapshot,
+    let (h, bytes) = split(raft_state).map_err(|e| err(format!("Raft state: {e}")))?;
+    let log = match store {
+        Some(store) => {
+            let mut saved = Vec::with_capacity(h.entries.min(1 << 20) as usize);
+            decode_entries(bytes, h.entries, |e, at| saved.push((e.term, at)))
+                .map_err(|e| err(format!("Raft state: {e}")))?;
+            Log::from_saved(h.snapshot_index, h.snapshot_term, saved, bytes.len(), Arc::clone(store))
+        }
+        None => {
+            let mut entries = Vec::new();
+            decode_entries(bytes, h.entries, |e, _| entries.push(e)).map_err(|e| err(format!("Raft state: {e}")))?;
+            Log::from_parts(h.snapshot_index, h.snapshot_term, entries)
+        }
     };
+    let s = Persisted { current_term: h.current_term, voted_for: h.voted_for, log, snapshot };
     if let Some(v) = s.voted_for {
         if v >= peers {
             return Err(err(format!("voted_for is peer {v}, but there are only {peers} peers")));
@@ -293,18 +261,18 @@ mod tests {
     }
 
     /// Random appends, truncations, term and vote changes and snapshots:
-    /// after each, the bytes saved through the encoder (spliced or full)
-    /// are exactly the full encoding, and decode back to the state.
+    /// after each, the bytes saved as [`stage`] says (spliced or full) are
+    /// exactly the full encoding, and decode back to the state, both as a
+    /// log in memory and as one reading the persister.
     #[test]
     fn incremental_saves_equal_full_encodings() {
-        use persister::Persister;
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         // Miri interprets each step ~1000x slower: a few rounds there.
         let rounds = if cfg!(miri) { 2 } else { 40 };
         for round in 0..rounds {
-            let mut st = RaftState::new(0, 3, Persisted::default(), 1, Instant::now());
-            let (p, mut enc) = (Persister::new(), Encoder::new());
+            let p = Arc::new(Persister::new());
+            let mut st = RaftState::new(0, 3, restore(0, 3, &p).unwrap(), 1, Instant::now());
             let mut splices = 0;
             for step in 0..200 {
                 match rng.gen_range(0..10) {
@@ -334,21 +302,20 @@ mod tests {
                     }
                 }
                 let dirty = st.take_dirty();
-                if dirty.snapshot {
-                    p.save(enc.full(&st), Some(st.snapshot().to_vec()));
-                } else if dirty.state {
-                    match enc.save(&st) {
+                if dirty.state || dirty.snapshot {
+                    match stage(&mut st, dirty.snapshot) {
+                        Save::Full(b) if dirty.snapshot => p.save(b, Some(st.snapshot().to_vec())),
                         Save::Full(b) => p.save_raft_state(b),
                         Save::Splice { keep, tail } => {
                             splices += 1;
                             p.splice_raft_state(keep, &tail)
                         }
                     }
-                }
-                if dirty.state || dirty.snapshot {
                     assert_eq!(p.read_raft_state(), encode(&st), "round {round} step {step}");
                     let back = decode(0, 3, &p.read_raft_state(), p.read_snapshot()).unwrap();
                     assert_eq!((back.current_term, back.voted_for, &back.log), st.persisted_view());
+                    let restored = restore(0, 3, &p).unwrap();
+                    assert_eq!(restored.log, back.log, "round {round} step {step}");
                 }
             }
             assert!(splices > 50, "round {round}: only {splices} incremental saves");

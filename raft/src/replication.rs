@@ -317,7 +317,7 @@ impl RaftState {
             leader_id: self.me,
             prev_log_index: prev,
             prev_log_term: log.term_at(prev).expect("prev is at or after the snapshot"),
-            entries: log.slice(prev + 1, through).to_vec(),
+            entries: log.entries(prev + 1, through),
             leader_commit: self.commit_index,
         };
         let msg = if behind && !in_flight {

@@ -204,6 +204,11 @@ impl RaftState {
         self.role == Role::Leader
     }
 
+    /// The log, for saving it: not a change, so the state stays clean.
+    pub(crate) fn log_to_save(&mut self) -> &mut Log {
+        &mut self.log
+    }
+
     /// Mutable access to the log; marks the state dirty.
     pub fn log_mut(&mut self) -> &mut Log {
         self.dirty.state = true;
