@@ -5,14 +5,20 @@
 use crate::state::RaftState;
 use crate::ApplyMsg;
 
+/// Most commands handed to the applier at once: a restarted peer that
+/// learns a long log is committed delivers it in batches (each read back
+/// from the persister when its turn comes), not as one copy of the log.
+pub const MAX_APPLY_BATCH: u64 = 512;
+
 impl RaftState {
     /// Is there anything for the applier to deliver?
     pub fn has_apply_work(&self) -> bool {
         self.pending_snapshot.is_some() || self.last_applied < self.commit_index
     }
 
-    /// Takes the next messages to deliver and advances `last_applied` past
-    /// them. A pending snapshot goes first, alone; commands never at or
+    /// Takes the next messages to deliver (at most [`MAX_APPLY_BATCH`]
+    /// commands) and advances `last_applied` past them. A pending snapshot
+    /// goes first, alone; commands never at or
     /// below a delivered snapshot, and never a snapshot older than what was
     /// delivered (both guaranteed by the invariants checked here).
     pub fn next_apply(&mut self) -> Vec<ApplyMsg> {
@@ -30,7 +36,7 @@ impl RaftState {
         if self.last_applied >= self.commit_index {
             return Vec::new();
         }
-        let (from, to) = (self.last_applied + 1, self.commit_index);
+        let (from, to) = (self.last_applied + 1, self.commit_index.min(self.last_applied + MAX_APPLY_BATCH));
         assert!(
             from > self.log().snapshot_index(),
             "S{}: command {from} is inside the snapshot through {} that was never delivered",

@@ -152,7 +152,8 @@ pub fn decode(me: usize, peers: usize, raft_state: &[u8], snapshot: Vec<u8>) -> 
 /// What peer `me` saved in `store`, decoded and checked as [`decode`] does,
 /// with a log that reads its commands back from `store` and saves there.
 pub fn restore(me: usize, peers: usize, store: &Arc<Persister>) -> Result<Persisted, PersistError> {
-    decode_into(me, peers, &store.read_raft_state(), store.read_snapshot(), Some(store))
+    let snapshot = store.read_snapshot();
+    store.with_raft_state(|raft_state| decode_into(me, peers, raft_state, snapshot, Some(store)))
 }
 
 fn decode_into(

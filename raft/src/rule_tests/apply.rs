@@ -56,6 +56,23 @@ fn take(f: &mut RaftState) -> Vec<ApplyMsg> {
 }
 
 #[test]
+fn a_long_commit_is_delivered_in_bounded_batches() {
+    use crate::apply::MAX_APPLY_BATCH;
+    let now = Instant::now();
+    let n = 2 * MAX_APPLY_BATCH + 10;
+    let mut f = follower(n as usize, n, now);
+    let mut next = 1;
+    for want in [MAX_APPLY_BATCH, MAX_APPLY_BATCH, 10] {
+        let batch = take(&mut f);
+        assert_eq!(batch.len() as u64, want);
+        assert_eq!(batch[0], command(next, 1));
+        next += want;
+        assert_eq!(f.last_applied, next - 1);
+    }
+    assert!(!f.has_apply_work());
+}
+
+#[test]
 fn commands_are_delivered_in_order_up_to_the_commit_index() {
     let now = Instant::now();
     let mut f = peer(1, 3, 2, &[], now);
