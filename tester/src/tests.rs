@@ -76,6 +76,36 @@ fn an_apply_error_ends_the_process_at_once() {
     }
 }
 
+/// An agreement failure names which peers applied the index, and an
+/// applier stuck in a call into its peer (here pretended: `snapshot()` for
+/// 3 s), with every thread's stack: the report a student gets from a Raft
+/// that keeps its lock while it sends on the apply channel, when the test's
+/// own thread never calls into the stuck peer (otherwise it hangs and the
+/// watchdog reports it).
+#[test]
+fn an_agreement_failure_names_an_applier_stuck_in_snapshot() {
+    if is_child() {
+        run(|| {
+            let cfg = Config::new(3, false, true);
+            cfg.begin("Test (T): stuck applier");
+            let since = std::time::Instant::now().checked_sub(Duration::from_secs(3)).unwrap();
+            cfg.applier_calls.lock().unwrap()[2] = Some(("snapshot()", since));
+            cfg.one(101, 4, false); // 4 of 3 peers: never
+        });
+        return;
+    }
+    let out = rerun("tests::an_agreement_failure_names_an_applier_stuck_in_snapshot", &[]);
+    assert_eq!(out.code, Some(101), "a libtest failure\n{}", out.all());
+    for want in [
+        "one(101) failed to reach agreement (index 1 applied by [S0 S1 S2], not by [])",
+        "the tester's applier of S2 has been waiting ",
+        " s in S2's snapshot(): does S2 keep its lock while it sends on the apply channel?",
+        "tester: stacks of all threads",
+    ] {
+        assert!(out.stderr.contains(want), "missing {want:?} in\n{}", out.all());
+    }
+}
+
 /// Today's tester never looked at the appliers again after the test's last
 /// check: an error that comes after it (here, after `end()` printed Passed)
 /// still ends the process with a failure.
