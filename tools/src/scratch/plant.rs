@@ -112,22 +112,38 @@ impl Plant {
     /// not occur exactly once (the plant no longer fits the kit).
     pub fn apply(&self, root: &Path) -> Result<(), String> {
         for e in &self.edits {
-            let path = root.join(&e.file);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|err| format!("plant {}: cannot read {}: {err}", self.name, e.file))?;
-            let n = text.matches(&e.find).count();
-            if n != 1 {
-                let first = e.find.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
-                return Err(format!(
-                    "plant {} no longer applies: its text starting {first:?} occurs {n} times in {} \
-                     (must be exactly once); update tools/plants/{}.plant to the kit's code",
-                    self.name, e.file, self.name
-                ));
-            }
-            std::fs::write(&path, text.replacen(&e.find, &e.replace, 1))
+            let text = self.fitting_text(root, e)?;
+            std::fs::write(root.join(&e.file), text.replacen(&e.find, &e.replace, 1))
                 .map_err(|err| format!("plant {}: cannot write {}: {err}", self.name, e.file))?;
         }
         Ok(())
+    }
+
+    /// Checks that every edit would apply under `root` (each `find` text
+    /// occurs exactly once), writing nothing. Edits of one file are checked
+    /// against that file as it is, so a plant whose second edit of a file
+    /// depends on its first is not supported (none does).
+    ///
+    /// # Errors
+    /// As [`Plant::apply`].
+    pub fn check(&self, root: &Path) -> Result<(), String> {
+        self.edits.iter().try_for_each(|e| self.fitting_text(root, e).map(drop))
+    }
+
+    /// The text of `e`'s file, if `e.find` occurs in it exactly once.
+    fn fitting_text(&self, root: &Path, e: &Edit) -> Result<String, String> {
+        let text = std::fs::read_to_string(root.join(&e.file))
+            .map_err(|err| format!("plant {}: cannot read {}: {err}", self.name, e.file))?;
+        let n = text.matches(&e.find).count();
+        if n != 1 {
+            let first = e.find.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+            return Err(format!(
+                "plant {} no longer applies: its text starting {first:?} occurs {n} times in {} \
+                 (must be exactly once); update tools/plants/{}.plant to the kit's code",
+                self.name, e.file, self.name
+            ));
+        }
+        Ok(text)
     }
 }
 
@@ -136,6 +152,29 @@ mod tests {
     use super::*;
 
     const TEXT: &str = "# Keeps the lock\n# while sending.\n@@ file src/a.rs\n@@ find\n    drop(st);\n    send();\n@@ replace\n    send();\n@@ end\n";
+
+    /// Every plant of the kit still fits the kit's code: a change that
+    /// breaks one fails here, in `make test`, not only in `make
+    /// check-plants`' scratch builds. (A student's handout has no plants.)
+    #[test]
+    fn every_plant_of_the_kit_still_applies() {
+        let root = crate::scratch::kit_root();
+        if !root.join("tools/plants").exists() {
+            eprintln!("no tools/plants here (a handout): nothing to check");
+            return;
+        }
+        let mut checked = 0;
+        for dir in ["tools/plants", "tools/plants/safety"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|x| x == "plant") {
+                    Plant::load(&path).unwrap().check(&root).unwrap_or_else(|e| panic!("{e}"));
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 8, "only {checked} plants found under {}", root.display());
+    }
 
     #[test]
     fn parses_edits_and_description() {
