@@ -315,8 +315,11 @@ mod tests {
                     assert_eq!(p.read_raft_state(), encode(&st), "round {round} step {step}");
                     let back = decode(0, 3, &p.read_raft_state(), p.read_snapshot()).unwrap();
                     assert_eq!((back.current_term, back.voted_for, &back.log), st.persisted_view());
-                    let restored = restore(0, 3, &p).unwrap();
-                    assert_eq!(restored.log, back.log, "round {round} step {step}");
+                    // (Under miri, every 10th step: each reads the whole log back.)
+                    if !cfg!(miri) || step % 10 == 0 {
+                        let restored = restore(0, 3, &p).unwrap();
+                        assert_eq!(restored.log, back.log, "round {round} step {step}");
+                    }
                 }
             }
             assert!(splices > 50, "round {round}: only {splices} incremental saves");
