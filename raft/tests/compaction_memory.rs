@@ -29,8 +29,10 @@ fn memory_stays_flat_over_many_snapshots() {
         assert!(t0.elapsed() < Duration::from_secs(3), "a single peer elects itself");
         thread::sleep(Duration::from_millis(5));
     }
+    let applied_so_far = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let service = {
         let rf = rf.clone();
+        let applied_so_far = Arc::clone(&applied_so_far);
         thread::spawn(move || {
             // The service: applies in order and snapshots every 10 commands.
             let mut last = 0;
@@ -38,6 +40,7 @@ fn memory_stays_flat_over_many_snapshots() {
                 if let ApplyMsg::Command { index, .. } = m {
                     assert_eq!(index, last + 1, "in order");
                     last = index;
+                    applied_so_far.store(index, std::sync::atomic::Ordering::SeqCst);
                     if index % 10 == 0 {
                         rf.snapshot(index, index.to_le_bytes().to_vec());
                     }
@@ -64,6 +67,13 @@ fn memory_stays_flat_over_many_snapshots() {
             thread::sleep(Duration::from_millis(50));
             rss_warm = rss_kb();
         }
+    }
+    // Everything applied (however loaded the machine), then a moment for
+    // the last snapshot's save.
+    let t1 = Instant::now();
+    while applied_so_far.load(std::sync::atomic::Ordering::SeqCst) < total {
+        assert!(t1.elapsed() < Duration::from_secs(60), "the service did not apply all {total} commands");
+        thread::sleep(Duration::from_millis(5));
     }
     thread::sleep(Duration::from_millis(200));
     let rss_end = rss_kb();
