@@ -110,7 +110,6 @@ impl Persister {
         self.saved().snapshot.to_vec()
     }
 
-    /// Size in bytes of the saved Raft state.
     /// Runs `f` on the saved Raft state in place, without copying it: a
     /// read of part of the "disk" (the reference Raft reads its log's
     /// entries back this way instead of keeping a second copy in memory).
@@ -120,6 +119,7 @@ impl Persister {
         f(&saved.raft_state)
     }
 
+    /// Size in bytes of the saved Raft state.
     pub fn raft_state_size(&self) -> usize {
         self.saved.lock().expect("persister lock poisoned").raft_state.len()
     }

@@ -18,9 +18,9 @@ impl RaftState {
 
     /// Takes the next messages to deliver (at most [`MAX_APPLY_BATCH`]
     /// commands) and advances `last_applied` past them. A pending snapshot
-    /// goes first, alone; commands never at or
-    /// below a delivered snapshot, and never a snapshot older than what was
-    /// delivered (both guaranteed by the invariants checked here).
+    /// goes first, alone; commands never at or below a delivered snapshot,
+    /// and never a snapshot older than what was delivered (both guaranteed
+    /// by the invariants checked here).
     pub fn next_apply(&mut self) -> Vec<ApplyMsg> {
         if let Some(s) = self.pending_snapshot.take() {
             assert!(

@@ -98,7 +98,7 @@ pub struct Log {
 impl Log {
     /// An empty log with no snapshot.
     pub fn new() -> Log {
-        Log { saved: Saved { full_save_needed: true, ..Saved::default() }, ..Log::default() }
+        Log::default()
     }
 
     /// A log after a snapshot through (`snapshot_index`, `snapshot_term`)
@@ -375,12 +375,12 @@ impl Log {
     /// # Panics
     /// If the log was never [`Log::attach`]ed to a persister.
     pub(crate) fn stage_save(&mut self, full: bool) -> StagedEntries {
-        let store = self.saved.store.clone().expect("raft: a log saved before it was attached to a persister");
         let s = &mut self.saved;
+        let store = s.store.as_ref().expect("raft: a log saved before it was attached to a persister");
         s.full_save_needed |= full;
         let (keep, mut bytes) = if s.full_save_needed {
-            let start = s.offsets.first().map_or(s.end, |&o| o as usize);
-            let (lo, hi) = if s.offsets.is_empty() { (0, 0) } else { (start, s.end) };
+            // The kept saved entries' bytes (none if every one was dropped).
+            let (lo, hi) = s.offsets.first().map_or((0, 0), |&o| (o as usize, s.end));
             let old = store.with_raft_state(|b| {
                 b.get(lo..hi).map(<[u8]>::to_vec).unwrap_or_else(|| {
                     panic!("raft: the saved entries' bytes {lo}..{hi} are past the saved state's end ({})", b.len())

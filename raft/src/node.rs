@@ -25,7 +25,6 @@ pub(crate) struct Node {
     peers: Vec<ClientEnd>,
     persister: Arc<Persister>,
     state: Mutex<RaftState>,
-    /// Where the saved state's entries are; used under `state`'s lock.
     /// The ticker waits here for its next deadline; woken when that
     /// deadline moves earlier, and by `kill`.
     ticker_cv: Condvar,
@@ -120,15 +119,13 @@ impl Node {
                 dlog!(Topic::Pers, self.me, st.current_term(), "saved state ({n} B) and snapshot ({snap} B)");
                 self.persister.save(bytes, Some(st.snapshot().to_vec()));
             }
-            save => {
-                match save {
-                    persist::Save::Full(bytes) => self.persister.save_raft_state(bytes),
-                    persist::Save::Splice { keep, tail } => self.persister.splice_raft_state(keep, &tail),
-                }
-                let (log, n) = (st.log(), self.persister.raft_state_size());
-                let (first, last) = (log.snapshot_index(), log.last_index());
-                dlog!(Topic::Pers, self.me, st.current_term(), "saved state ({n} B, log {first}..={last})");
-            }
+            persist::Save::Full(bytes) => self.persister.save_raft_state(bytes),
+            persist::Save::Splice { keep, tail } => self.persister.splice_raft_state(keep, &tail),
+        }
+        if !dirty.snapshot {
+            let (log, n) = (st.log(), self.persister.raft_state_size());
+            let (first, last) = (log.snapshot_index(), log.last_index());
+            dlog!(Topic::Pers, self.me, st.current_term(), "saved state ({n} B, log {first}..={last})");
         }
         #[cfg(debug_assertions)]
         self.check_saved(st);
