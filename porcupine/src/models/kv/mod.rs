@@ -406,8 +406,8 @@ mod tests {
     fn states_with_colliding_hashes_stay_apart() {
         // Two values whose 64-bit table hash collides (forced) are still
         // different states: equality checks the length and both hashes.
-        let a = Value::with_first_hash("abc", 7);
-        let b = Value::with_first_hash("abd", 7);
+        let a = Value::with_first_hash(&"abc".repeat(6), 7);
+        let b = Value::with_first_hash(&"abd".repeat(6), 7);
         let m = KvModel;
         let sa = m.step(&m.init(), &KvInput::put("k", a.clone()), &KvOutput::none()).unwrap();
         assert!(m.step(&sa, &KvInput::get("k"), &KvOutput::new(a)).is_some());

@@ -147,13 +147,13 @@ impl ValueStore {
                             data.push(&text[have..]);
                             self.stored.fetch_add(text.len() - have, Ordering::Relaxed);
                         }
-                        Value::in_chain(&chain, text.len(), data.end)
+                        Value::in_chain(&chain, &data.text, data.end)
                     }
                 }
             } else if text.len() < have && data.text.as_bytes()[..text.len()] == *text.as_bytes() {
                 match Value::upgrade(&data.last).filter(|v| v.len() == text.len()) {
                     Some(v) => v,
-                    None => Value::in_chain(&chain, text.len(), data.prefix(text.len())),
+                    None => Value::in_chain(&chain, &data.text[..text.len()], data.prefix(text.len())),
                 }
             } else {
                 continue;
@@ -167,7 +167,7 @@ impl ValueStore {
         self.stored.fetch_add(text.len(), Ordering::Relaxed);
         let value = {
             let mut data = chain.lock();
-            let value = Value::in_chain(&chain, text.len(), data.end);
+            let value = Value::in_chain(&chain, &data.text, data.end);
             data.last = value.downgrade();
             value
         };

@@ -7,7 +7,10 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Weak};
 
-/// Texts at most this long are stored inline, in the value's one
+/// Texts at most this long are stored in the value itself: no allocation.
+/// (Lab 4's appended values, `"x 12 3456 y"`, are all this short.)
+pub(crate) const INLINE: usize = 14;
+/// Longer texts at most this long are stored in the value's one
 /// allocation.
 const SHORT: usize = 30;
 /// Concatenations at most this long are stored flat (one string).
@@ -23,9 +26,11 @@ const SHOWN: usize = 64;
 /// A key/value value: its length and [fingerprint](#equality) computed
 /// once, and its text, shared.
 ///
-/// - **Cheap.** One pointer (the empty value allocates nothing); a clone is
-///   a reference-count increment; `==` and `Hash` look at the length and
-///   the fingerprint only, in O(1).
+/// - **Cheap.** Two words. A text of at most 14 bytes is held in the value
+///   itself (no allocation, compared byte for byte); a longer one behind
+///   one shared allocation, whose clone is a reference-count increment and
+///   whose `==` and `Hash` look at the length and the fingerprint only, in
+///   O(1).
 /// - **Appends in O(1).** [`Value::concat`] combines the two fingerprints
 ///   and links the two values (a persistent rope: neither is copied), so
 ///   the key/value model's states step in constant time however long the
@@ -44,7 +49,22 @@ const SHOWN: usize = 64;
 /// argument is in the source of the `fingerprint` module. Values from
 /// different processes cannot be compared.
 #[derive(Clone, Default)]
-pub struct Value(Option<Arc<Inner>>);
+pub struct Value(Repr);
+
+/// Invariant (the representation follows the length): `""` is `Empty`, 1
+/// to `INLINE` bytes are `Inline`, longer texts are `Heap`. So values of
+/// different variants differ, and `==` never compares across them.
+#[derive(Clone, Default)]
+enum Repr {
+    #[default]
+    Empty,
+    /// `bytes[..len]` is the text (valid UTF-8); the rest are zeros.
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE],
+    },
+    Heap(Arc<Inner>),
+}
 
 pub(crate) struct Inner {
     len: usize,
@@ -62,91 +82,140 @@ enum Text {
     /// `left` then `right`, longer than `FLAT`. `head` is a leaf (not a
     /// concatenation) whose text begins with this one's first `HEAD` bytes
     /// (at least).
-    Concat { left: Value, right: Value, head: Value },
+    Concat { left: Value, right: Value, head: Arc<Inner> },
 }
 
 impl Value {
     /// `""`.
-    pub const EMPTY: Value = Value(None);
+    pub const EMPTY: Value = Value(Repr::Empty);
 
     /// A value holding its own copy of `text`.
     pub fn new(text: &str) -> Value {
-        if text.is_empty() {
-            return Value::default();
+        match text.len() {
+            0 => Value::EMPTY,
+            n if n <= INLINE => Value::inline(text.as_bytes()),
+            _ => Value(Repr::Heap(leaf(text))),
         }
-        Value::from_parts(text.len(), Fingerprint::of(text.as_bytes()), own(text))
     }
 
-    /// The first `len` bytes of `chain`, whose fingerprint is `fp`.
-    pub(crate) fn in_chain(chain: &Arc<Chain>, len: usize, fp: Fingerprint) -> Value {
-        if len == 0 {
-            return Value::default();
-        }
-        Value::from_parts(len, fp, Text::Chain(Arc::clone(chain)))
+    /// 1 to `INLINE` bytes of a `str`, held in the value.
+    fn inline(text: &[u8]) -> Value {
+        debug_assert!(!text.is_empty() && text.len() <= INLINE);
+        let mut bytes = [0; INLINE];
+        bytes[..text.len()].copy_from_slice(text);
+        Value(Repr::Inline { len: text.len() as u8, bytes })
     }
 
-    /// A reference that does not keep the value alive.
+    /// `text`, which is the first `text.len()` bytes of `chain`, and whose
+    /// fingerprint is `fp`: a short text is copied into the value, a
+    /// longer one refers to the chain.
+    pub(crate) fn in_chain(chain: &Arc<Chain>, text: &str, fp: Fingerprint) -> Value {
+        if text.len() <= INLINE {
+            return Value::new(text);
+        }
+        Value::from_parts(text.len(), fp, Text::Chain(Arc::clone(chain)))
+    }
+
+    /// A reference that does not keep the value alive (none to a value
+    /// held in place, which costs nothing to make again).
     pub(crate) fn downgrade(&self) -> Weak<Inner> {
-        self.0.as_ref().map_or_else(Weak::new, Arc::downgrade)
+        match &self.0 {
+            Repr::Heap(inner) => Arc::downgrade(inner),
+            _ => Weak::new(),
+        }
     }
 
     /// The value `weak` refers to, if still alive.
     pub(crate) fn upgrade(weak: &Weak<Inner>) -> Option<Value> {
-        weak.upgrade().map(|inner| Value(Some(inner)))
+        weak.upgrade().map(|inner| Value(Repr::Heap(inner)))
     }
 
     fn from_parts(len: usize, fp: Fingerprint, text: Text) -> Value {
-        Value(Some(Arc::new(Inner { len, fp, text })))
+        debug_assert!(len > INLINE, "a text of {len} bytes is held in place");
+        Value(Repr::Heap(Arc::new(Inner { len, fp, text })))
     }
 
     /// Length in bytes.
     pub fn len(&self) -> usize {
-        self.0.as_ref().map_or(0, |v| v.len)
+        match &self.0 {
+            Repr::Empty => 0,
+            Repr::Inline { len, .. } => usize::from(*len),
+            Repr::Heap(inner) => inner.len,
+        }
     }
 
     /// Whether this is `""`.
     pub fn is_empty(&self) -> bool {
-        self.0.is_none()
+        matches!(self.0, Repr::Empty)
     }
 
+    /// O(1): a text in place is at most `INLINE` bytes.
     fn fingerprint(&self) -> Fingerprint {
-        self.0.as_ref().map_or(Fingerprint::EMPTY, |v| v.fp)
+        match &self.0 {
+            Repr::Empty => Fingerprint::EMPTY,
+            Repr::Inline { len, bytes } => Fingerprint::of(&bytes[..usize::from(*len)]),
+            Repr::Heap(inner) => inner.fp,
+        }
+    }
+
+    /// Runs `f` on a leaf's bytes (nothing for a concatenation).
+    fn with_leaf_bytes(&self, f: impl FnOnce(&[u8])) {
+        match &self.0 {
+            Repr::Empty => f(&[]),
+            Repr::Inline { len, bytes } => f(&bytes[..usize::from(*len)]),
+            Repr::Heap(inner) => inner.with_leaf_bytes(f),
+        }
+    }
+
+    /// Runs `f` on a leaf's text (`None` for a concatenation).
+    fn with_leaf<R>(&self, f: impl FnOnce(&str) -> R) -> Option<R> {
+        match &self.0 {
+            Repr::Empty => Some(f("")),
+            Repr::Inline { len, bytes } => {
+                Some(f(std::str::from_utf8(&bytes[..usize::from(*len)]).expect("copied from a str")))
+            }
+            Repr::Heap(inner) => inner.with_leaf(f),
+        }
     }
 
     /// This value followed by `next`, in O(1) (concatenations of at most 64
     /// bytes are copied into one string instead of linked).
     pub fn concat(&self, next: &Value) -> Value {
-        let (Some(a), Some(b)) = (&self.0, &next.0) else {
-            return if self.is_empty() { next.clone() } else { self.clone() };
-        };
-        let len = a.len + b.len;
-        let fp = a.fp.concat(b.fp);
+        if self.is_empty() {
+            return next.clone();
+        }
+        if next.is_empty() {
+            return self.clone();
+        }
+        let (a_len, len) = (self.len(), self.len() + next.len());
         if len <= FLAT {
             // Both are leaves (a concatenation is longer): copy their bytes.
             let mut buf = [0u8; FLAT];
-            a.with_leaf_bytes(|x| buf[..x.len()].copy_from_slice(x));
-            b.with_leaf_bytes(|x| buf[a.len..len].copy_from_slice(x));
-            let text = if len <= SHORT {
-                let mut bytes = [0; SHORT];
-                bytes[..len].copy_from_slice(&buf[..len]);
-                Text::Short { len: len as u8, bytes }
-            } else {
-                Text::Own(Box::from(std::str::from_utf8(&buf[..len]).expect("two strs joined")))
-            };
-            return Value::from_parts(len, fp, text);
-        }
-        let head = match &a.text {
-            Text::Concat { head, .. } => head.clone(),
-            _ if a.len >= HEAD => self.clone(),
-            _ => {
-                // The first bytes come from both: copy them, up to a
-                // character boundary.
-                let mut s = String::with_capacity(HEAD + 4);
-                self.write_to(&mut s);
-                s.push_str(&next.head_text(HEAD - a.len));
-                Value::new(&s)
+            self.with_leaf_bytes(|x| buf[..a_len].copy_from_slice(x));
+            next.with_leaf_bytes(|x| buf[a_len..len].copy_from_slice(x));
+            let text = std::str::from_utf8(&buf[..len]).expect("two strs joined");
+            if len <= INLINE {
+                return Value::inline(text.as_bytes());
             }
+            return Value::from_parts(len, self.fingerprint().concat(next.fingerprint()), own(text));
+        }
+        let fp = self.fingerprint().concat(next.fingerprint());
+        let head = match &self.0 {
+            Repr::Heap(a) => match &a.text {
+                Text::Concat { head, .. } => Some(Arc::clone(head)),
+                _ if a.len >= HEAD => Some(Arc::clone(a)),
+                _ => None,
+            },
+            _ => None,
         };
+        let head = head.unwrap_or_else(|| {
+            // The first bytes come from both: copy them, up to a character
+            // boundary (at least `HEAD` of them: `len > FLAT = HEAD`).
+            let mut s = String::with_capacity(HEAD + 4);
+            self.write_to(&mut s);
+            s.push_str(&next.head_text(HEAD - a_len));
+            leaf(&s)
+        });
         Value::from_parts(len, fp, Text::Concat { left: self.clone(), right: next.clone(), head })
     }
 
@@ -161,20 +230,20 @@ impl Value {
     fn write_to(&self, out: &mut String) {
         let mut stack = vec![self];
         while let Some(v) = stack.pop() {
-            let Some(inner) = &v.0 else { continue };
-            if let Text::Concat { left, right, .. } = &inner.text {
-                stack.push(right);
-                stack.push(left);
-            } else {
-                inner.with_leaf(|t| out.push_str(t));
+            if let Repr::Heap(inner) = &v.0 {
+                if let Text::Concat { left, right, .. } = &inner.text {
+                    stack.push(right);
+                    stack.push(left);
+                    continue;
+                }
             }
+            v.with_leaf(|t| out.push_str(t));
         }
     }
 
     /// At least the first `n` bytes (all if shorter), extended to a
     /// character boundary.
     fn head_text(&self, n: usize) -> String {
-        let Some(inner) = &self.0 else { return String::new() };
         let cut = |t: &str| {
             let mut end = n.min(t.len());
             while !t.is_char_boundary(end) {
@@ -182,14 +251,17 @@ impl Value {
             }
             t[..end].to_string()
         };
-        match &inner.text {
-            Text::Concat { head, .. } if head.len() >= n => head.head_text(n),
-            Text::Concat { .. } => {
-                let mut s = self.text();
-                s.truncate(cut(&s).len());
-                s
-            }
-            _ => inner.with_leaf(cut).expect("a leaf"),
+        match &self.0 {
+            Repr::Heap(inner) => match &inner.text {
+                Text::Concat { head, .. } if head.len >= n => head.with_leaf(cut).expect("a head is a leaf"),
+                Text::Concat { .. } => {
+                    let mut s = self.text();
+                    s.truncate(cut(&s).len());
+                    s
+                }
+                _ => inner.with_leaf(cut).expect("a leaf"),
+            },
+            _ => self.with_leaf(cut).expect("a leaf"),
         }
     }
 
@@ -200,7 +272,6 @@ impl Value {
         let mut need = n;
         let mut v = self;
         while need > 0 {
-            let Some(inner) = &v.0 else { break };
             let cut = |t: &str| {
                 let mut start = t.len().saturating_sub(need);
                 while !t.is_char_boundary(start) {
@@ -208,8 +279,8 @@ impl Value {
                 }
                 t[start..].to_string()
             };
-            match &inner.text {
-                Text::Concat { left, right, .. } => {
+            if let Repr::Heap(inner) = &v.0 {
+                if let Text::Concat { left, right, .. } = &inner.text {
                     if right.len() >= need {
                         v = right;
                     } else {
@@ -217,12 +288,11 @@ impl Value {
                         need -= right.len();
                         v = left;
                     }
-                }
-                _ => {
-                    pieces.push(inner.with_leaf(cut).expect("a leaf"));
-                    break;
+                    continue;
                 }
             }
+            pieces.push(v.with_leaf(cut).expect("a leaf"));
+            break;
         }
         pieces.reverse();
         pieces.concat()
@@ -248,7 +318,13 @@ impl Value {
     }
 }
 
-/// A leaf's text: inline if short enough.
+/// A leaf holding its own copy of `text` (longer than `INLINE`).
+fn leaf(text: &str) -> Arc<Inner> {
+    debug_assert!(text.len() > INLINE);
+    Arc::new(Inner { len: text.len(), fp: Fingerprint::of(text.as_bytes()), text: own(text) })
+}
+
+/// A leaf's text: in its allocation if short enough.
 fn own(text: &str) -> Text {
     if text.len() <= SHORT {
         let mut bytes = [0; SHORT];
@@ -302,9 +378,11 @@ impl Drop for Inner {
 fn detach(text: &mut Text, stack: &mut Vec<Arc<Inner>>) {
     if let Text::Concat { left, right, .. } = text {
         for child in [left, right] {
-            if let Some(node) = child.0.take_if(|n| matches!(n.text, Text::Concat { .. })) {
-                if Arc::strong_count(&node) == 1 {
-                    stack.push(node);
+            if matches!(&child.0, Repr::Heap(n) if matches!(n.text, Text::Concat { .. })) {
+                if let Repr::Heap(node) = std::mem::take(&mut child.0) {
+                    if Arc::strong_count(&node) == 1 {
+                        stack.push(node);
+                    }
                 }
             }
         }
@@ -314,8 +392,10 @@ fn detach(text: &mut Text, stack: &mut Vec<Arc<Inner>>) {
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
         match (&self.0, &other.0) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || (a.len == b.len && a.fp.h == b.fp.h),
-            (None, None) => true,
+            (Repr::Heap(a), Repr::Heap(b)) => Arc::ptr_eq(a, b) || (a.len == b.len && a.fp.h == b.fp.h),
+            (Repr::Inline { len: a, bytes: x }, Repr::Inline { len: b, bytes: y }) => a == b && x == y,
+            (Repr::Empty, Repr::Empty) => true,
+            // Different lengths (the representation follows the length).
             _ => false,
         }
     }
@@ -327,7 +407,11 @@ impl Eq for Value {}
 /// string)).
 impl PartialEq<str> for Value {
     fn eq(&self, other: &str) -> bool {
-        self.len() == other.len() && self.fingerprint().h == Fingerprint::of(other.as_bytes()).h
+        self.len() == other.len()
+            && match &self.0 {
+                Repr::Heap(inner) => inner.fp.h == Fingerprint::of(other.as_bytes()).h,
+                _ => self.with_leaf(|t| t == other).expect("a leaf"),
+            }
     }
 }
 
@@ -340,7 +424,11 @@ impl PartialEq<&str> for Value {
 impl Hash for Value {
     fn hash<H: Hasher>(&self, state: &mut H) {
         state.write_usize(self.len());
-        state.write_u64(self.fingerprint().h[0]);
+        match &self.0 {
+            Repr::Empty => {}
+            Repr::Inline { bytes, .. } => state.write(bytes),
+            Repr::Heap(inner) => state.write_u64(inner.fp.h[0]),
+        }
     }
 }
 
@@ -385,6 +473,7 @@ impl Value {
     /// first hash is replaced by `h0`: two such values of different texts
     /// collide in the 64 bits that `Hash` sees.
     pub(crate) fn with_first_hash(text: &str, h0: u64) -> Value {
+        assert!(text.len() > INLINE, "a text held in place has no fingerprint to fake");
         let mut fp = Fingerprint::of(text.as_bytes());
         fp.h[0] = h0;
         Value::from_parts(text.len(), fp, own(text))
@@ -393,7 +482,7 @@ impl Value {
     /// Whether both are the same allocation.
     pub(crate) fn same_allocation(&self, other: &Value) -> bool {
         match (&self.0, &other.0) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (Repr::Heap(a), Repr::Heap(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }
@@ -402,10 +491,13 @@ impl Value {
     pub(crate) fn depth(&self) -> usize {
         let mut d = 0;
         let mut v = self;
-        while let Some(inner) = &v.0 {
+        while !v.is_empty() {
             d += 1;
-            match &inner.text {
-                Text::Concat { left, .. } => v = left,
+            match &v.0 {
+                Repr::Heap(inner) => match &inner.text {
+                    Text::Concat { left, .. } => v = left,
+                    _ => break,
+                },
                 _ => break,
             }
         }
@@ -424,17 +516,41 @@ mod tests {
     }
 
     #[test]
-    fn one_small_allocation_per_value() {
-        // The text of a short value lives in the value's own allocation.
-        assert_eq!(std::mem::size_of::<Value>(), 8);
-        assert_eq!(std::mem::size_of::<Text>(), 32);
-        for t in ["x", "x 0 1234 y", &"y".repeat(SHORT), &"z".repeat(SHORT + 1)] {
+    fn short_values_in_place_longer_ones_in_one_small_allocation() {
+        // Up to 14 bytes in the value itself; up to 30 in its allocation.
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+        assert_eq!(std::mem::size_of::<Inner>(), 80);
+        let long = "z".repeat(SHORT + 1);
+        for t in ["x", "x 12 3456 y", &"é".repeat(7), &"y".repeat(INLINE + 1), &"y".repeat(SHORT), &long] {
             let v = Value::new(t);
             assert_eq!(v.text(), t);
             assert_eq!(v, Value::from(t.to_string()));
-            let inline = matches!(v.0.as_ref().unwrap().text, Text::Short { .. });
-            assert_eq!(inline, t.len() <= SHORT, "{t}");
+            assert_eq!(v, *t);
+            let kind = match &v.0 {
+                Repr::Inline { .. } => "in place",
+                Repr::Heap(inner) if matches!(inner.text, Text::Short { .. }) => "short",
+                Repr::Heap(inner) if matches!(inner.text, Text::Own(_)) => "own",
+                _ => "other",
+            };
+            let want = match t.len() {
+                0..=INLINE => "in place",
+                0..=SHORT => "short",
+                _ => "own",
+            };
+            assert_eq!(kind, want, "{t}");
         }
+        // Built by concatenation or read from a chain, a short value is in
+        // place too, and equal to the same text made directly.
+        let joined = Value::new("x 1 ").concat(&Value::new("2 y"));
+        assert!(matches!(joined.0, Repr::Inline { .. }));
+        assert_eq!(joined, Value::new("x 1 2 y"));
+        assert_eq!(FastBuild::default().hash_one(&joined), FastBuild::default().hash_one(Value::new("x 1 2 y")));
+        let store = super::super::ValueStore::new();
+        let read = store.value("k", "x 1 2 y");
+        assert!(matches!(read.0, Repr::Inline { .. }));
+        assert_eq!(read, joined);
+        assert_ne!(read, Value::new("x 1 2 z"));
+        assert_ne!(Value::new("ab"), Value::new("abc"));
     }
 
     #[test]
@@ -498,11 +614,12 @@ mod tests {
     #[test]
     fn a_hash_collision_is_told_apart_by_the_second_hash() {
         // `Hash` feeds only the first hash to tables; equality checks both.
-        let a = Value::with_first_hash("abc", 42);
-        let b = Value::with_first_hash("xyz", 42);
+        let (abc, xyz) = ("abc".repeat(6), "xyz".repeat(6));
+        let a = Value::with_first_hash(&abc, 42);
+        let b = Value::with_first_hash(&xyz, 42);
         assert_eq!(hash(&a), hash(&b));
         assert_ne!(a, b);
-        assert_eq!(a, Value::with_first_hash("abc", 42));
+        assert_eq!(a, Value::with_first_hash(&abc, 42));
     }
 
     #[test]
