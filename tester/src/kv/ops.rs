@@ -3,24 +3,49 @@
 
 use crate::kv::config::{fail, KvHarness};
 use crate::kv::{TestClerk, ELECTION_TIMEOUT};
-use porcupine::models::kv::{KvInput, KvOutput, ValueStore};
+use porcupine::models::kv::{KvInput, KvOp, KvOutput, Value, ValueStore};
 use porcupine::Operation;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
 /// The history of the operations of a test, for the linearizability check
 /// (`OpLog`).
 ///
-/// The values that Gets return go through a [`ValueStore`]: each read of a
-/// growing key shares the text of the earlier ones, so a test whose client
-/// reads a key of 100 KB tens of thousands of times holds about 100 KB of
-/// text, not gigabytes, and each operation costs about 200 bytes.
+/// Kept compact while the clients run, beside the servers (48 bytes per
+/// operation: its times, client, key number, kind and one value; a value
+/// of up to 14 bytes, as every value Lab 4's clients write, is held in
+/// place), and made into porcupine's operations only for the check
+/// ([`OpLog::read`]), once the servers are gone. The values that Gets
+/// return go through a [`ValueStore`]: each read of a growing key shares
+/// the text of the earlier ones, so a test whose client reads a key of 100
+/// KB tens of thousands of times holds about 100 KB of text, not gigabytes.
 #[derive(Default)]
 pub struct OpLog {
-    ops: Mutex<Vec<Operation<KvInput, KvOutput>>>,
+    ops: Mutex<Vec<Logged>>,
+    keys: Mutex<Keys>,
     values: ValueStore,
+}
+
+/// One operation of an [`OpLog`].
+struct Logged {
+    call: i64,
+    return_: i64,
+    client: u32,
+    /// Index into the log's keys.
+    key: u32,
+    op: KvOp,
+    /// A Put's or an Append's value, or what a Get returned.
+    value: Value,
+}
+
+/// The keys of a log, each stored once and numbered.
+#[derive(Default)]
+struct Keys {
+    index: HashMap<Arc<str>, u32>,
+    keys: Vec<Arc<str>>,
 }
 
 impl OpLog {
@@ -29,8 +54,25 @@ impl OpLog {
         OpLog::default()
     }
 
-    fn append(&self, op: Operation<KvInput, KvOutput>) {
+    /// Logs `input` by client `cli`, which returned `output`, called at
+    /// `call` and returned at `return_` (ns).
+    fn append(&self, cli: usize, input: KvInput, output: KvOutput, call: i64, return_: i64) {
+        let key = self.key_number(&input.key);
+        let value = if input.op == KvOp::Get { output.value } else { input.value };
+        let client = u32::try_from(cli).expect("a client number fits in 32 bits");
+        let op = Logged { call, return_, client, key, op: input.op, value };
         self.ops.lock().unwrap_or_else(|e| e.into_inner()).push(op);
+    }
+
+    fn key_number(&self, key: &Arc<str>) -> u32 {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&k) = keys.index.get(key) {
+            return k;
+        }
+        let k = u32::try_from(keys.keys.len()).expect("fewer than 2^32 keys");
+        keys.keys.push(Arc::clone(key));
+        keys.index.insert(Arc::clone(key), k);
+        k
     }
 
     /// The output of a Get of `key` that returned `value`, stored sharing
@@ -40,7 +82,7 @@ impl OpLog {
     }
 
     /// `key`, shared by every operation on it.
-    fn key(&self, key: &str) -> std::sync::Arc<str> {
+    fn key(&self, key: &str) -> Arc<str> {
         self.values.key(key)
     }
 
@@ -50,15 +92,34 @@ impl OpLog {
         self.values.stored_bytes()
     }
 
-    /// Every operation logged so far (a copy; values are shared, so about
-    /// 100 bytes per operation).
+    /// Every operation logged so far, in the order logged, as porcupine
+    /// takes them (values and keys shared with the log: 80 bytes per
+    /// operation).
     pub fn read(&self) -> Vec<Operation<KvInput, KvOutput>> {
-        self.history().clone()
+        self.operations(&self.ops.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// The history itself, locked: no operation can be logged meanwhile.
-    pub(crate) fn history(&self) -> MutexGuard<'_, Vec<Operation<KvInput, KvOutput>>> {
-        self.ops.lock().unwrap_or_else(|e| e.into_inner())
+    /// [`OpLog::read`] for the last time: the compact log is freed before
+    /// the result is used (for the check, which then holds one copy of the
+    /// history, not two).
+    pub fn into_operations(self) -> Vec<Operation<KvInput, KvOutput>> {
+        let ops = std::mem::take(&mut *self.ops.lock().unwrap_or_else(|e| e.into_inner()));
+        self.operations(&ops)
+    }
+
+    fn operations(&self, ops: &[Logged]) -> Vec<Operation<KvInput, KvOutput>> {
+        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner()).keys.clone();
+        ops.iter()
+            .map(|l| {
+                let key = Arc::clone(&keys[l.key as usize]);
+                let (input, output) = match l.op {
+                    KvOp::Get => (KvInput::get(key), KvOutput::new(l.value.clone())),
+                    KvOp::Put => (KvInput::put(key, l.value.clone()), KvOutput::none()),
+                    KvOp::Append => (KvInput::append(key, l.value.clone()), KvOutput::none()),
+                };
+                Operation { client_id: l.client as usize, input, output, call: l.call, return_: l.return_ }
+            })
+            .collect()
     }
 }
 
@@ -85,8 +146,7 @@ fn logged<T>(
     let end = now_ns();
     cfg.op();
     if let Some(log) = log {
-        let input = input(log.key(key));
-        log.append(Operation { client_id: cli, input, output: output(log, &r), call: start, return_: end });
+        log.append(cli, input(log.key(key)), output(log, &r), start, end);
     }
     r
 }
@@ -264,6 +324,57 @@ mod tests {
         let _ = log.read_output("0", "y");
         assert_eq!(log.stored_bytes(), text.len() + 1);
         assert!(std::sync::Arc::ptr_eq(&log.key("0"), &log.key("0")));
+    }
+
+    /// Logs `op(key, value)` by client `cli`, returning `out`, over
+    /// `[call, ret]`.
+    fn log_op(log: &OpLog, cli: usize, input: KvInput, out: &str, call: i64, ret: i64) {
+        let output = if out.is_empty() { KvOutput::none() } else { log.read_output(&input.key, out) };
+        log.append(cli, input, output, call, ret);
+    }
+
+    #[test]
+    fn the_log_is_compact_and_reads_back_what_was_logged() {
+        assert_eq!(std::mem::size_of::<Logged>(), 48);
+        let log = OpLog::new();
+        log_op(&log, 3, KvInput::put(log.key("k"), "x 3 0 y"), "", 1, 2);
+        log_op(&log, 1, KvInput::append(log.key("j"), "x 1 0 y"), "", 3, 9);
+        log_op(&log, 1, KvInput::get(log.key("k")), "x 3 0 y", 10, 20);
+        log_op(&log, 0, KvInput::get(log.key("j")), "", 11, 12);
+        let ops = log.read();
+        assert_eq!(log.read(), ops);
+        let want = [
+            (3, KvInput::put("k", "x 3 0 y"), KvOutput::none(), 1, 2),
+            (1, KvInput::append("j", "x 1 0 y"), KvOutput::none(), 3, 9),
+            (1, KvInput::get("k"), KvOutput::new("x 3 0 y"), 10, 20),
+            (0, KvInput::get("j"), KvOutput::none(), 11, 12),
+        ];
+        assert_eq!(ops.len(), want.len());
+        for (op, (client_id, input, output, call, return_)) in ops.iter().zip(want) {
+            assert_eq!(*op, Operation { client_id, input, output, call, return_ });
+        }
+        // Keys are shared with the log's store, not copied per operation.
+        assert!(Arc::ptr_eq(&ops[0].input.key, &ops[2].input.key));
+        assert!(Arc::ptr_eq(&ops[0].input.key, &log.key("k")));
+        assert_eq!(log.into_operations(), ops);
+    }
+
+    #[test]
+    fn the_linearizability_check_fails_an_illegal_history_and_passes_a_legal_one() {
+        let legal = OpLog::new();
+        log_op(&legal, 0, KvInput::put(legal.key("k"), "a"), "", 0, 10);
+        log_op(&legal, 1, KvInput::get(legal.key("k")), "a", 20, 30);
+        log_op(&legal, 1, KvInput::append(legal.key("k"), "b"), "", 40, 50);
+        log_op(&legal, 0, KvInput::get(legal.key("k")), "ab", 45, 60);
+        crate::kv::check_linearizable(legal);
+        // A read of "b" after the put of "a" returned, with no other write.
+        let illegal = OpLog::new();
+        log_op(&illegal, 0, KvInput::put(illegal.key("k"), "a"), "", 0, 10);
+        log_op(&illegal, 1, KvInput::get(illegal.key("k")), "b", 20, 30);
+        log_op(&illegal, 2, KvInput::get(illegal.key("j")), "", 0, 30);
+        let err = std::panic::catch_unwind(|| crate::kv::check_linearizable(illegal)).unwrap_err();
+        let msg = err.downcast_ref::<String>().map(String::as_str).or(err.downcast_ref::<&str>().copied());
+        assert_eq!(msg, Some("history is not linearizable"));
     }
 
     #[test]
