@@ -26,8 +26,9 @@
 //!   whose message is the tester's).
 //! - [`models::kv`]: the Lab 4 key/value model ([`models::kv::KvModel`],
 //!   partitioned by key) and its one-partition variant. Values are
-//!   [`models::kv::Value`]s: length and two polynomial hashes computed once
-//!   (O(1) to clone, compare and append to), text shared; a tester logs the
+//!   [`models::kv::Value`]s: up to 14 bytes held in place, longer ones as
+//!   length and two polynomial hashes computed once (O(1) to clone, compare
+//!   and append to), text shared; a tester logs the
 //!   values its clients read through a [`models::kv::ValueStore`], which
 //!   shares the bytes of a growing key's successive reads.
 //!

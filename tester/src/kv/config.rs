@@ -191,7 +191,7 @@ impl KvHarness {
     /// log) is not held beside the check's. The RPC count of the Passed
     /// line stays; no server may be used after this.
     ///
-    /// Waits (up to 2 s) until nothing else holds a server's persister, that
+    /// Waits (up to 1 s) until nothing else holds a server's persister, that
     /// is until each Raft's threads have exited and dropped their state;
     /// a Raft still holding it then is logged, not failed (the course asks
     /// no more of `Kill()` than that `killed()` turns true).
@@ -205,13 +205,13 @@ impl KvHarness {
             s.saved.iter_mut().enumerate().filter_map(|(i, p)| Some((i, p.take()?))).collect()
         };
         self.kill_servers("retire");
-        let deadline = Instant::now() + Duration::from_secs(2);
+        let deadline = Instant::now() + Duration::from_secs(1);
         for (i, p) in persisters {
             while Arc::strong_count(&p) > 1 && Instant::now() < deadline {
                 thread::sleep(Duration::from_millis(1));
             }
             if Arc::strong_count(&p) > 1 {
-                tlog!("S{i}: its persister is still held 2 s after kill() (Raft threads still running?)");
+                tlog!("S{i}: its persister is still held 1 s after kill() (Raft threads still running?)");
             }
         }
     }

@@ -9,15 +9,17 @@
 //! Values are [`Value`]s, so that histories of a fast server (tens of
 //! thousands of reads of a key grown to 100 KB) stay small and quick to
 //! check:
-//! - a value is its length and two polynomial hashes modulo 2^61 − 1
-//!   computed once, plus its text, shared; equality is (length, hashes)
-//!   (a false match has probability below `(n / 2^61)²` for values of
-//!   length `n`, see [`Value`]);
+//! - a value of up to 14 bytes is held in the value itself (16 bytes, no
+//!   allocation, compared byte for byte); a longer one is its length and
+//!   two polynomial hashes modulo 2^61 − 1 computed once, plus its text,
+//!   shared; equality is (length, hashes) (a false match has probability
+//!   below `(n / 2^61)²` for values of length `n`, see [`Value`]);
 //! - the model's state is a value: a put's state is its value, an append's
 //!   is [`Value::concat`] (a rope, O(1)), a get compares in O(1);
 //! - a tester logs what its clients read through a [`ValueStore`]: reads of
 //!   a growing key share one buffer, so a history holds about each key's
-//!   final length in text plus about 100 bytes per operation;
+//!   final length in text plus, per operation, its [`Operation`] (80
+//!   bytes) and, for a read of over 14 bytes, one 96-byte allocation;
 //! - the timeline shows values over 160 bytes with their middle elided
 //!   ([`Value::describe`]).
 //!

@@ -24,7 +24,8 @@ const MARK: usize = 1024;
 /// a value that is a prefix of a chain (a stale or repeated read) is that
 /// prefix; anything else (after a put, say) starts a new chain. So a
 /// history of reads of one growing key holds about the key's final length
-/// in text, plus about 100 bytes per value, instead of the sum of the
+/// in text, plus one 96-byte allocation per value of over 14 bytes (a
+/// shorter one is held in the value itself), instead of the sum of the
 /// reads' lengths; and the fingerprint of a value that extends a chain is
 /// computed from the new bytes only. Each value is checked byte for byte
 /// against the chain it joins (a `memcmp`). A read of the same text as the
