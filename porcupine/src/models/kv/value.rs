@@ -533,8 +533,8 @@ mod tests {
                 _ => "other",
             };
             let want = match t.len() {
-                0..=INLINE => "in place",
-                0..=SHORT => "short",
+                n if n <= INLINE => "in place",
+                n if n <= SHORT => "short",
                 _ => "own",
             };
             assert_eq!(kind, want, "{t}");
