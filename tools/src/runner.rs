@@ -442,6 +442,32 @@ pub fn parse_threads(status: &str) -> Option<u32> {
     status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|v| v.trim().parse().ok())
 }
 
+/// A `/proc/<pid>/status` field given in kB (`VmRSS`, `VmHWM`), in KiB.
+pub fn parse_status_kb(status: &str, field: &str) -> Option<u64> {
+    let value = status.lines().find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?;
+    value.trim().strip_suffix("kB")?.trim().parse().ok()
+}
+
+/// What the bench samples of a running process (Linux).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcSample {
+    pub threads: u32,
+    /// Resident size now (`VmRSS`), KiB.
+    pub rss_kb: u64,
+    /// Highest resident size so far (`VmHWM`), KiB.
+    pub hwm_kb: u64,
+}
+
+/// Thread count and resident sizes of a process, `None` once it is gone.
+pub fn proc_sample(pid: u32) -> Option<ProcSample> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    Some(ProcSample {
+        threads: parse_threads(&status)?,
+        rss_kb: parse_status_kb(&status, "VmRSS").unwrap_or(0),
+        hwm_kb: parse_status_kb(&status, "VmHWM").unwrap_or(0),
+    })
+}
+
 /// Current thread count of a process (Linux), `None` once it is gone.
 pub fn thread_count(pid: u32) -> Option<u32> {
     parse_threads(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
@@ -546,6 +572,12 @@ not json"#;
         assert_eq!(parse_threads(s), Some(17));
         assert_eq!(parse_threads("Name: x\n"), None);
         assert!(thread_count(std::process::id()).unwrap() >= 1);
+        let s = "Threads:\t3\nVmHWM:\t   61640 kB\nVmRSS:\t   12288 kB\n";
+        assert_eq!(parse_status_kb(s, "VmRSS"), Some(12288));
+        assert_eq!(parse_status_kb(s, "VmHWM"), Some(61640));
+        assert_eq!(parse_status_kb(s, "VmSwap"), None);
+        let me = proc_sample(std::process::id()).unwrap();
+        assert!(me.threads >= 1 && me.rss_kb > 0 && me.hwm_kb >= me.rss_kb, "{me:?}");
     }
 
     #[test]

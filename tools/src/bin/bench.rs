@@ -81,7 +81,8 @@ fn measure(out: &Path, command: &[OsString]) -> ExitCode {
     ExitCode::from(status.code().map_or(1, |c| c.clamp(0, 255) as u8))
 }
 
-/// Thread counts of the suite process, sampled every 200 ms.
+/// Thread counts and resident size of the suite process, sampled every
+/// 200 ms.
 #[derive(Default)]
 struct Threads {
     /// Where the wrapper writes the suite's pid.
@@ -91,6 +92,10 @@ struct Threads {
     peak: u32,
     /// Highest count of the whole run.
     max: u32,
+    /// Highest resident size sampled since the last reset (one test), KiB.
+    rss_peak_kb: u64,
+    /// The process's high-water mark (`VmHWM`) at the last sample, KiB.
+    hwm_kb: u64,
 }
 
 impl Threads {
@@ -103,10 +108,12 @@ impl Threads {
         if self.pid.is_none() {
             self.pid = std::fs::read_to_string(&self.pid_file).ok().and_then(|s| s.trim().parse().ok());
         }
-        let n = runner::thread_count(self.pid?)?;
-        self.peak = self.peak.max(n);
-        self.max = self.max.max(n);
-        Some(n)
+        let s = runner::proc_sample(self.pid?)?;
+        self.peak = self.peak.max(s.threads);
+        self.max = self.max.max(s.threads);
+        self.rss_peak_kb = self.rss_peak_kb.max(s.rss_kb);
+        self.hwm_kb = self.hwm_kb.max(s.hwm_kb);
+        Some(s.threads)
     }
 }
 
@@ -130,6 +137,12 @@ struct Extra {
     /// Threads alive when the test's result came (leaks show as a rising
     /// baseline from test to test).
     after: Option<u32>,
+    /// The process's high-water mark when the test started, KiB.
+    hwm0_kb: u64,
+    /// The test's peak resident size, KiB, and whether it is exact: the
+    /// test raised the process's high-water mark, which is then its peak;
+    /// otherwise the highest 200 ms sample (a lower bound).
+    rss: Option<(u64, bool)>,
 }
 
 fn opt<T: ToString>(v: Option<T>) -> String {
@@ -159,6 +172,7 @@ fn tests_table(records: &[TestRecord], extras: &[Extra]) -> Table {
         ("Timed s", Align::Right),
         ("Thr peak", Align::Right),
         ("Thr end", Align::Right),
+        ("RSS MiB", Align::Right),
     ]);
     for (i, r) in records.iter().enumerate() {
         let e = extras.get(i).cloned().unwrap_or_default();
@@ -187,6 +201,7 @@ fn tests_table(records: &[TestRecord], extras: &[Extra]) -> Table {
             opt(r.timed_s.map(|t| format!("{t:.3}"))),
             opt(e.peak),
             opt(e.after),
+            opt(e.rss.map(|(kb, exact)| format!("{:.1}{}", kb as f64 / 1024.0, if exact { " ↑" } else { "" }))),
         ]);
     }
     t
@@ -291,7 +306,10 @@ fn run(args: &Args) -> Result<bool, String> {
                     extras.resize(i + 1, Extra::default());
                     extras[i].start = Some(Instant::now());
                     extras[i].cpu0 = th.cpu_s();
+                    extras[i].hwm0_kb = th.hwm_kb;
                     th.peak = now.unwrap_or(0);
+                    th.rss_peak_kb = 0;
+                    th.sample();
                 }
                 Progress::Finished(i) => {
                     extras.resize(extras.len().max(i + 1), Extra::default());
@@ -300,6 +318,11 @@ fn run(args: &Args) -> Result<bool, String> {
                     e.cpu_s = e.cpu0.zip(th.cpu_s()).map(|(a, b)| b - a);
                     e.peak = Some(th.peak).filter(|p| *p > 0);
                     e.after = now;
+                    e.rss = match (th.hwm_kb > e.hwm0_kb, th.rss_peak_kb) {
+                        (true, _) => Some((th.hwm_kb, true)),
+                        (false, 0) => None,
+                        (false, kb) => Some((kb, false)),
+                    };
                     if !args.verbose {
                         let r = &tracker.records[i];
                         eprintln!(
@@ -376,7 +399,10 @@ fn run(args: &Args) -> Result<bool, String> {
     }
     md += &format!(
         "- threads: max {max_threads}, {} at the end of the suite (sampled every 200 ms; \
-         per test: peak, and count when its result came)\n\n",
+         per test: peak, and count when its result came)\n\
+         - RSS MiB: each test's peak resident size; exact and marked ↑ where the test raised \
+         the process's high-water mark (`VmHWM`, so the suite's max RSS is the last ↑), \
+         else the highest sample (every 200 ms, a lower bound)\n\n",
         opt(final_threads)
     );
     md += &tests_table(records, &extras).render_markdown();
