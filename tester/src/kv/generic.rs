@@ -236,6 +236,14 @@ pub fn generic_test_speed(part: &str, maxraftstate: Option<usize>) {
 /// its own 1 s; if it runs out, the timeline shows what it reached.
 #[track_caller]
 pub fn check_linearizable(log: OpLog) {
+    if let Err(e) = linearizability(log) {
+        fail(e);
+    }
+}
+
+/// [`check_linearizable`]'s work: `Err` (once the timeline is written) for
+/// a history that is not linearizable.
+pub(crate) fn linearizability(log: OpLog) -> Result<(), &'static str> {
     // The clients have stopped (and the servers are gone).
     let read_kib = log.stored_bytes() / 1024;
     let history = log.into_operations();
@@ -261,9 +269,9 @@ pub fn check_linearizable(log: OpLog) {
                     println!("info: failed to write history visualization to {}", path.display())
                 }
             }
-            drop(history);
-            fail("history is not linearizable");
+            return Err("history is not linearizable");
         }
         CheckResult::Unknown => println!("info: linearizability check timed out, assuming history is ok"),
     }
+    Ok(())
 }
