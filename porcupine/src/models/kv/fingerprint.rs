@@ -136,6 +136,24 @@ impl Fingerprint {
         out
     }
 
+    /// The fingerprint of a string of `len` bytes whose hashes are `h`:
+    /// the bases raised to `len` by squaring, O(log len).
+    pub(crate) fn with_len(h: [u64; 2], len: usize) -> Fingerprint {
+        let b = bases();
+        let pow = [0, 1].map(|i| {
+            let (mut base, mut e, mut acc) = (b.pow[i][1], len, 1);
+            while e > 0 {
+                if e & 1 == 1 {
+                    acc = mul(acc, base);
+                }
+                base = mul(base, base);
+                e >>= 1;
+            }
+            acc
+        });
+        Fingerprint { h, pow }
+    }
+
     /// The fingerprint of this string followed by the one of `next`, in
     /// O(1).
     #[inline]
@@ -161,6 +179,15 @@ mod tests {
             }
         }
         f
+    }
+
+    #[test]
+    fn powers_from_the_length_agree_with_hashing() {
+        let text: Vec<u8> = (0..5000u32).map(|i| (i * 31 % 251) as u8).collect();
+        for n in [0, 1, 2, 3, 7, 8, 64, 1000, 4095, 4096, 5000] {
+            let f = Fingerprint::of(&text[..n]);
+            assert_eq!(Fingerprint::with_len(f.h, n), f, "n = {n}");
+        }
     }
 
     #[test]

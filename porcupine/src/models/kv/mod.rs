@@ -19,7 +19,7 @@
 //! - a tester logs what its clients read through a [`ValueStore`]: reads of
 //!   a growing key share one buffer, so a history holds about each key's
 //!   final length in text plus, per operation, its [`Operation`] (80
-//!   bytes) and, for a read of over 14 bytes, one 96-byte allocation;
+//!   bytes) and, for a read of over 14 bytes, one 48-byte allocation;
 //! - the timeline shows values over 160 bytes with their middle elided
 //!   ([`Value::describe`]).
 //!

@@ -2,7 +2,7 @@
 //! reads of a growing key share one buffer.
 
 use super::fingerprint::Fingerprint;
-use super::value::{Inner, Value};
+use super::value::{Read, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -24,7 +24,7 @@ const MARK: usize = 1024;
 /// a value that is a prefix of a chain (a stale or repeated read) is that
 /// prefix; anything else (after a put, say) starts a new chain. So a
 /// history of reads of one growing key holds about the key's final length
-/// in text, plus one 96-byte allocation per value of over 14 bytes (a
+/// in text, plus one 48-byte allocation per value of over 14 bytes (a
 /// shorter one is held in the value itself), instead of the sum of the
 /// reads' lengths; and the fingerprint of a value that extends a chain is
 /// computed from the new bytes only. Each value is checked byte for byte
@@ -65,7 +65,7 @@ struct ChainData {
     end: Fingerprint,
     /// The last value made from this chain: a read of the same text again
     /// shares it.
-    last: Weak<Inner>,
+    last: Weak<Read>,
 }
 
 impl Chain {

@@ -64,6 +64,18 @@ enum Repr {
         bytes: [u8; INLINE],
     },
     Heap(Arc<Inner>),
+    /// A read logged through a store: a prefix of one of its chains.
+    Read(Arc<Read>),
+}
+
+/// A value read from a key, the first `len` bytes of `chain`: a 48-byte
+/// allocation (an `Inner`'s is 96), as a history holds one per read. No
+/// powers of the bases: a read is compared (by `h`), rarely appended to
+/// (then they are computed, in O(log len)).
+pub(crate) struct Read {
+    len: usize,
+    h: [u64; 2],
+    chain: Arc<Chain>,
 }
 
 pub(crate) struct Inner {
@@ -77,8 +89,6 @@ enum Text {
     Short { len: u8, bytes: [u8; SHORT] },
     /// Its own bytes.
     Own(Box<str>),
-    /// The first `len` bytes of a store's chain.
-    Chain(Arc<Chain>),
     /// `left` then `right`, longer than `FLAT`. `head` is a leaf (not a
     /// concatenation) whose text begins with this one's first `HEAD` bytes
     /// (at least).
@@ -113,21 +123,21 @@ impl Value {
         if text.len() <= INLINE {
             return Value::new(text);
         }
-        Value::from_parts(text.len(), fp, Text::Chain(Arc::clone(chain)))
+        Value(Repr::Read(Arc::new(Read { len: text.len(), h: fp.h, chain: Arc::clone(chain) })))
     }
 
-    /// A reference that does not keep the value alive (none to a value
-    /// held in place, which costs nothing to make again).
-    pub(crate) fn downgrade(&self) -> Weak<Inner> {
+    /// A reference to a read that does not keep it alive (none to another
+    /// value).
+    pub(crate) fn downgrade(&self) -> Weak<Read> {
         match &self.0 {
-            Repr::Heap(inner) => Arc::downgrade(inner),
+            Repr::Read(read) => Arc::downgrade(read),
             _ => Weak::new(),
         }
     }
 
-    /// The value `weak` refers to, if still alive.
-    pub(crate) fn upgrade(weak: &Weak<Inner>) -> Option<Value> {
-        weak.upgrade().map(|inner| Value(Repr::Heap(inner)))
+    /// The read `weak` refers to, if still alive.
+    pub(crate) fn upgrade(weak: &Weak<Read>) -> Option<Value> {
+        weak.upgrade().map(|read| Value(Repr::Read(read)))
     }
 
     fn from_parts(len: usize, fp: Fingerprint, text: Text) -> Value {
@@ -141,6 +151,7 @@ impl Value {
             Repr::Empty => 0,
             Repr::Inline { len, .. } => usize::from(*len),
             Repr::Heap(inner) => inner.len,
+            Repr::Read(read) => read.len,
         }
     }
 
@@ -149,12 +160,23 @@ impl Value {
         matches!(self.0, Repr::Empty)
     }
 
-    /// O(1): a text in place is at most `INLINE` bytes.
+    /// O(1) (a text in place is at most `INLINE` bytes) but for a read,
+    /// O(log length).
     fn fingerprint(&self) -> Fingerprint {
         match &self.0 {
             Repr::Empty => Fingerprint::EMPTY,
             Repr::Inline { len, bytes } => Fingerprint::of(&bytes[..usize::from(*len)]),
             Repr::Heap(inner) => inner.fp,
+            Repr::Read(read) => Fingerprint::with_len(read.h, read.len),
+        }
+    }
+
+    /// The two hashes and the length, for a value held out of place.
+    fn hashes(&self) -> Option<(usize, [u64; 2])> {
+        match &self.0 {
+            Repr::Heap(inner) => Some((inner.len, inner.fp.h)),
+            Repr::Read(read) => Some((read.len, read.h)),
+            Repr::Empty | Repr::Inline { .. } => None,
         }
     }
 
@@ -164,6 +186,7 @@ impl Value {
             Repr::Empty => f(&[]),
             Repr::Inline { len, bytes } => f(&bytes[..usize::from(*len)]),
             Repr::Heap(inner) => inner.with_leaf_bytes(f),
+            Repr::Read(read) => read.chain.with_text(|t| f(&t.as_bytes()[..read.len])),
         }
     }
 
@@ -175,6 +198,7 @@ impl Value {
                 Some(f(std::str::from_utf8(&bytes[..usize::from(*len)]).expect("copied from a str")))
             }
             Repr::Heap(inner) => inner.with_leaf(f),
+            Repr::Read(read) => Some(read.chain.with_text(|t| f(&t[..read.len]))),
         }
     }
 
@@ -341,7 +365,6 @@ impl Inner {
         match &self.text {
             Text::Short { len, bytes } => f(&bytes[..usize::from(*len)]),
             Text::Own(s) => f(s.as_bytes()),
-            Text::Chain(c) => c.with_text(|t| f(&t.as_bytes()[..self.len])),
             Text::Concat { .. } => {}
         }
     }
@@ -353,7 +376,6 @@ impl Inner {
                 Some(f(std::str::from_utf8(&bytes[..usize::from(*len)]).expect("copied from a str")))
             }
             Text::Own(s) => Some(f(s)),
-            Text::Chain(c) => Some(c.with_text(|t| f(&t[..self.len]))),
             Text::Concat { .. } => None,
         }
     }
@@ -393,10 +415,12 @@ impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
         match (&self.0, &other.0) {
             (Repr::Heap(a), Repr::Heap(b)) => Arc::ptr_eq(a, b) || (a.len == b.len && a.fp.h == b.fp.h),
+            (Repr::Read(a), Repr::Read(b)) => Arc::ptr_eq(a, b) || (a.len == b.len && a.h == b.h),
             (Repr::Inline { len: a, bytes: x }, Repr::Inline { len: b, bytes: y }) => a == b && x == y,
             (Repr::Empty, Repr::Empty) => true,
-            // Different lengths (the representation follows the length).
-            _ => false,
+            // A read and another long value; else different lengths (the
+            // representation follows the length).
+            _ => self.hashes().is_some() && self.hashes() == other.hashes(),
         }
     }
 }
@@ -409,7 +433,9 @@ impl PartialEq<str> for Value {
     fn eq(&self, other: &str) -> bool {
         self.len() == other.len()
             && match &self.0 {
-                Repr::Heap(inner) => inner.fp.h == Fingerprint::of(other.as_bytes()).h,
+                Repr::Heap(_) | Repr::Read(_) => {
+                    self.hashes().map(|(_, h)| h) == Some(Fingerprint::of(other.as_bytes()).h)
+                }
                 _ => self.with_leaf(|t| t == other).expect("a leaf"),
             }
     }
@@ -428,6 +454,7 @@ impl Hash for Value {
             Repr::Empty => {}
             Repr::Inline { bytes, .. } => state.write(bytes),
             Repr::Heap(inner) => state.write_u64(inner.fp.h[0]),
+            Repr::Read(read) => state.write_u64(read.h[0]),
         }
     }
 }
@@ -483,6 +510,7 @@ impl Value {
     pub(crate) fn same_allocation(&self, other: &Value) -> bool {
         match (&self.0, &other.0) {
             (Repr::Heap(a), Repr::Heap(b)) => Arc::ptr_eq(a, b),
+            (Repr::Read(a), Repr::Read(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }
@@ -520,6 +548,7 @@ mod tests {
         // Up to 14 bytes in the value itself; up to 30 in its allocation.
         assert_eq!(std::mem::size_of::<Value>(), 16);
         assert_eq!(std::mem::size_of::<Inner>(), 80);
+        assert_eq!(std::mem::size_of::<Read>(), 32);
         let long = "z".repeat(SHORT + 1);
         for t in ["x", "x 12 3456 y", &"é".repeat(7), &"y".repeat(INLINE + 1), &"y".repeat(SHORT), &long] {
             let v = Value::new(t);
@@ -551,6 +580,25 @@ mod tests {
         assert_eq!(read, joined);
         assert_ne!(read, Value::new("x 1 2 z"));
         assert_ne!(Value::new("ab"), Value::new("abc"));
+        // A longer read is a `Read`, equal to (and hashed as) the same text
+        // made any other way, and usable as a piece of a concatenation.
+        let text = "x 1 2 yx 1 3 yx 1 4 y";
+        let long = store.value("k", text);
+        assert!(matches!(long.0, Repr::Read(_)));
+        for other in [Value::new(text), Value::new("x 1 2 yx 1 3 y").concat(&Value::new("x 1 4 y"))] {
+            assert_eq!(long, other);
+            assert_eq!(other, long);
+            assert_eq!(FastBuild::default().hash_one(&long), FastBuild::default().hash_one(&other));
+        }
+        assert_eq!(long, *text);
+        assert_ne!(long, Value::new("x 1 2 yx 1 3 yx 1 4 z"));
+        let longer: String = text.repeat(5);
+        for (a, b) in [(long.clone(), Value::new(&text.repeat(4))), (Value::new(&text.repeat(4)), long.clone())] {
+            let joined = a.concat(&b);
+            assert_eq!(joined, Value::new(&longer));
+            assert_eq!(joined.text(), longer);
+        }
+        assert_eq!(long.describe(), text);
     }
 
     #[test]
