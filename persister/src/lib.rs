@@ -66,6 +66,19 @@ impl Persister {
         *self.saved.lock().expect("persister lock poisoned") = new;
     }
 
+    /// [`Persister::save`] of a snapshot the caller keeps as well: stored
+    /// by reference, not copied, so that it is in memory once (the
+    /// reference Raft holds its snapshot in an `Arc` and saves it this
+    /// way). Snapshots are never changed in place, so sharing one is the
+    /// same as copying it.
+    pub fn save_shared(&self, raft_state: Vec<u8>, snapshot: std::sync::Arc<Vec<u8>>) {
+        // (loom's `Arc` cannot take over a std one: a copy under loom.)
+        #[cfg(loom)]
+        let snapshot = Arc::new(snapshot.to_vec());
+        let new = Saved { raft_state: Arc::new(raft_state), snapshot };
+        *self.saved.lock().expect("persister lock poisoned") = new;
+    }
+
     /// Replaces the Raft state and keeps the current snapshot (without
     /// copying it).
     pub fn save_raft_state(&self, raft_state: Vec<u8>) {
@@ -163,6 +176,20 @@ mod tests {
         assert_eq!((p.raft_state_size(), p.snapshot_size()), (3, 10));
         p.save(vec![4], None);
         assert_eq!(p.read_raft_state(), vec![4]);
+        assert_eq!(p.snapshot_size(), 0);
+    }
+
+    #[test]
+    fn save_shared_stores_the_callers_snapshot_without_a_copy() {
+        let p = Persister::new();
+        let snap = Arc::new(vec![5u8; 1000]);
+        p.save_shared(vec![1, 2], Arc::clone(&snap));
+        assert_eq!(Arc::strong_count(&snap), 2, "the persister holds the caller's snapshot itself");
+        assert_eq!((p.read_raft_state(), p.read_snapshot()), (vec![1, 2], vec![5u8; 1000]));
+        let q = p.copy();
+        drop(snap);
+        p.save(vec![3], None);
+        assert_eq!(q.read_snapshot(), vec![5u8; 1000]);
         assert_eq!(p.snapshot_size(), 0);
     }
 

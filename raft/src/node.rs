@@ -117,7 +117,7 @@ impl Node {
             persist::Save::Full(bytes) if dirty.snapshot => {
                 let (n, snap) = (bytes.len(), st.snapshot().len());
                 dlog!(Topic::Pers, self.me, st.current_term(), "saved state ({n} B) and snapshot ({snap} B)");
-                self.persister.save(bytes, Some(st.snapshot().to_vec()));
+                self.persister.save_shared(bytes, Arc::clone(st.snapshot()));
             }
             persist::Save::Full(bytes) => self.persister.save_raft_state(bytes),
             persist::Save::Splice { keep, tail } => self.persister.splice_raft_state(keep, &tail),
