@@ -34,6 +34,9 @@ pub struct Plant {
     pub name: String,
     pub description: String,
     pub edits: Vec<Edit>,
+    /// The file it was loaded from (`None` if parsed from text): what to
+    /// update when it no longer applies.
+    pub source: Option<std::path::PathBuf>,
 }
 
 enum Section {
@@ -92,7 +95,7 @@ impl Plant {
         if edits.is_empty() {
             return Err(format!("plant {name}: no edits"));
         }
-        Ok(Plant { name: name.to_string(), description: description.join(" "), edits })
+        Ok(Plant { name: name.to_string(), description: description.join(" "), edits, source: None })
     }
 
     /// Reads and parses `path`; the plant's name is the file's stem.
@@ -102,7 +105,7 @@ impl Plant {
     pub fn load(path: &Path) -> Result<Plant, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let name = path.file_stem().map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into());
-        Plant::parse(&name, &text)
+        Ok(Plant { source: Some(path.to_path_buf()), ..Plant::parse(&name, &text)? })
     }
 
     /// Applies every edit under `root`.
@@ -137,10 +140,12 @@ impl Plant {
         let n = text.matches(&e.find).count();
         if n != 1 {
             let first = e.find.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+            let source =
+                self.source.as_ref().map_or_else(|| format!("plant {}", self.name), |p| p.display().to_string());
             return Err(format!(
                 "plant {} no longer applies: its text starting {first:?} occurs {n} times in {} \
-                 (must be exactly once); update tools/plants/{}.plant to the kit's code",
-                self.name, e.file, self.name
+                 (must be exactly once); update {source} to the kit's code",
+                self.name, e.file
             ));
         }
         Ok(text)
@@ -212,6 +217,12 @@ mod tests {
         assert!(e.contains("plant p no longer applies") && e.contains("occurs 0 times in src/a.rs"), "{e}");
         std::fs::write(dir.join("src/a.rs"), "    drop(st);\n    send();\n    drop(st);\n    send();\n").unwrap();
         assert!(p.apply(&dir).unwrap_err().contains("occurs 2 times"));
+        // A plant loaded from a file names that file, wherever it is.
+        std::fs::create_dir_all(dir.join("plants/safety")).unwrap();
+        let path = dir.join("plants/safety/p.plant");
+        std::fs::write(&path, TEXT).unwrap();
+        let e = Plant::load(&path).unwrap().apply(&dir).unwrap_err();
+        assert!(e.contains(&format!("update {} to the kit's code", path.display())), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
