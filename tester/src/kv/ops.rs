@@ -17,17 +17,22 @@ use std::time::{Duration, Instant};
 /// Kept compact while the clients run, beside the servers (40 bytes per
 /// operation: its times, client, key number, kind and one value; a value
 /// of up to 14 bytes, as every value Lab 4's clients write, is held in
-/// place), and made into porcupine's operations only for the check
-/// ([`OpLog::read`]), once the servers are gone. The values that Gets
+/// place), in chunks of 4096 (160 KiB each, freed one by one as they are
+/// converted), and made into porcupine's operations only for the check
+/// ([`OpLog::into_operations`]), once the servers are gone. The values that Gets
 /// return go through a [`ValueStore`]: each read of a growing key shares
 /// the text of the earlier ones, so a test whose client reads a key of 100
 /// KB tens of thousands of times holds about 100 KB of text, not gigabytes.
 #[derive(Default)]
 pub struct OpLog {
-    ops: Mutex<Vec<Logged>>,
+    /// Chunks of `CHUNK` operations (the last one may be shorter).
+    ops: Mutex<Vec<Vec<Logged>>>,
     keys: Mutex<Keys>,
     values: ValueStore,
 }
+
+/// Operations per chunk of an [`OpLog`].
+const CHUNK: usize = 4096;
 
 /// One operation of an [`OpLog`].
 struct Logged {
@@ -61,7 +66,15 @@ impl OpLog {
         let value = if input.op == KvOp::Get { output.value } else { input.value };
         let client = u16::try_from(cli).unwrap_or_else(|_| panic!("OpLog: client {cli} is over 65,535"));
         let op = Logged { call, return_, client, key, op: input.op, value };
-        self.ops.lock().unwrap_or_else(|e| e.into_inner()).push(op);
+        let mut chunks = self.ops.lock().unwrap_or_else(|e| e.into_inner());
+        match chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(op),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(op);
+                chunks.push(chunk);
+            }
+        }
     }
 
     fn key_number(&self, key: &Arc<str>) -> u16 {
@@ -96,30 +109,38 @@ impl OpLog {
     /// takes them (values and keys shared with the log: 80 bytes per
     /// operation).
     pub fn read(&self) -> Vec<Operation<KvInput, KvOutput>> {
-        self.operations(&self.ops.lock().unwrap_or_else(|e| e.into_inner()))
+        let chunks = self.ops.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+        for chunk in chunks.iter() {
+            self.convert(chunk, &mut out);
+        }
+        out
     }
 
-    /// [`OpLog::read`] for the last time: the compact log is freed before
-    /// the result is used (for the check, which then holds one copy of the
-    /// history, not two).
+    /// [`OpLog::read`] for the last time: each chunk of the compact log is
+    /// freed once converted, so that the check does not hold the history
+    /// twice.
     pub fn into_operations(self) -> Vec<Operation<KvInput, KvOutput>> {
-        let ops = std::mem::take(&mut *self.ops.lock().unwrap_or_else(|e| e.into_inner()));
-        self.operations(&ops)
+        let chunks = std::mem::take(&mut *self.ops.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut out = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+        for chunk in chunks {
+            self.convert(&chunk, &mut out);
+        }
+        out
     }
 
-    fn operations(&self, ops: &[Logged]) -> Vec<Operation<KvInput, KvOutput>> {
-        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner()).keys.clone();
-        ops.iter()
-            .map(|l| {
-                let key = Arc::clone(&keys[l.key as usize]);
-                let (input, output) = match l.op {
-                    KvOp::Get => (KvInput::get(key), KvOutput::new(l.value.clone())),
-                    KvOp::Put => (KvInput::put(key, l.value.clone()), KvOutput::none()),
-                    KvOp::Append => (KvInput::append(key, l.value.clone()), KvOutput::none()),
-                };
-                Operation { client_id: l.client as usize, input, output, call: l.call, return_: l.return_ }
-            })
-            .collect()
+    /// Appends `ops` to `out` as porcupine's operations.
+    fn convert(&self, ops: &[Logged], out: &mut Vec<Operation<KvInput, KvOutput>>) {
+        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        out.extend(ops.iter().map(|l| {
+            let key = Arc::clone(&keys.keys[l.key as usize]);
+            let (input, output) = match l.op {
+                KvOp::Get => (KvInput::get(key), KvOutput::new(l.value.clone())),
+                KvOp::Put => (KvInput::put(key, l.value.clone()), KvOutput::none()),
+                KvOp::Append => (KvInput::append(key, l.value.clone()), KvOutput::none()),
+            };
+            Operation { client_id: l.client as usize, input, output, call: l.call, return_: l.return_ }
+        }));
     }
 }
 
@@ -357,6 +378,18 @@ mod tests {
         assert!(Arc::ptr_eq(&ops[0].input.key, &ops[2].input.key));
         assert!(Arc::ptr_eq(&ops[0].input.key, &log.key("k")));
         assert_eq!(log.into_operations(), ops);
+        // Across chunks, in the order logged.
+        let log = OpLog::new();
+        let n = 2 * CHUNK + 5;
+        for j in 0..n as i64 {
+            log_op(&log, (j % 3) as usize, KvInput::append(log.key("k"), format!("x {j} y")), "", j, j + 1);
+        }
+        assert_eq!(log.ops.lock().unwrap().len(), 3);
+        let ops = log.into_operations();
+        assert_eq!(ops.len(), n);
+        for (j, op) in ops.iter().enumerate() {
+            assert_eq!((op.call, op.client_id, op.input.value.text()), (j as i64, j % 3, format!("x {j} y")));
+        }
     }
 
     #[test]
