@@ -52,8 +52,9 @@ const SHOWN: usize = 64;
 pub struct Value(Repr);
 
 /// Invariant (the representation follows the length): `""` is `Empty`, 1
-/// to `INLINE` bytes are `Inline`, longer texts are `Heap`. So values of
-/// different variants differ, and `==` never compares across them.
+/// to `INLINE` bytes are `Inline`, longer texts are `Heap` or (read
+/// through a store) `Read`. So an `Empty` or `Inline` value differs from
+/// any value of another variant; `Heap` and `Read` compare by hashes.
 #[derive(Clone, Default)]
 enum Repr {
     #[default]
