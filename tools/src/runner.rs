@@ -468,11 +468,6 @@ pub fn proc_sample(pid: u32) -> Option<ProcSample> {
     })
 }
 
-/// Current thread count of a process (Linux), `None` once it is gone.
-pub fn thread_count(pid: u32) -> Option<u32> {
-    parse_threads(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
-}
-
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
 pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -571,7 +566,7 @@ not json"#;
         let s = "Name:\traft_test\nState:\tS (sleeping)\nThreads:\t17\nSigQ:\t0/1\n";
         assert_eq!(parse_threads(s), Some(17));
         assert_eq!(parse_threads("Name: x\n"), None);
-        assert!(thread_count(std::process::id()).unwrap() >= 1);
+        assert!(proc_sample(std::process::id()).unwrap().threads >= 1);
         let s = "Threads:\t3\nVmHWM:\t   61640 kB\nVmRSS:\t   12288 kB\n";
         assert_eq!(parse_status_kb(s, "VmRSS"), Some(12288));
         assert_eq!(parse_status_kb(s, "VmHWM"), Some(61640));

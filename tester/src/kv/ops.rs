@@ -110,11 +110,7 @@ impl OpLog {
     /// operation).
     pub fn read(&self) -> Vec<Operation<KvInput, KvOutput>> {
         let chunks = self.ops.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
-        for chunk in chunks.iter() {
-            self.convert(chunk, &mut out);
-        }
-        out
+        self.convert(chunks.iter().map(Vec::len).sum(), chunks.iter())
     }
 
     /// [`OpLog::read`] for the last time: each chunk of the compact log is
@@ -122,25 +118,30 @@ impl OpLog {
     /// twice.
     pub fn into_operations(self) -> Vec<Operation<KvInput, KvOutput>> {
         let chunks = std::mem::take(&mut *self.ops.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut out = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
-        for chunk in chunks {
-            self.convert(&chunk, &mut out);
-        }
-        out
+        self.convert(chunks.iter().map(Vec::len).sum(), chunks)
     }
 
-    /// Appends `ops` to `out` as porcupine's operations.
-    fn convert(&self, ops: &[Logged], out: &mut Vec<Operation<KvInput, KvOutput>>) {
+    /// The `total` operations of `chunks` as porcupine's, in order (each
+    /// chunk dropped once converted if owned).
+    fn convert<C: AsRef<[Logged]>>(
+        &self,
+        total: usize,
+        chunks: impl IntoIterator<Item = C>,
+    ) -> Vec<Operation<KvInput, KvOutput>> {
         let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        out.extend(ops.iter().map(|l| {
-            let key = Arc::clone(&keys.keys[l.key as usize]);
-            let (input, output) = match l.op {
-                KvOp::Get => (KvInput::get(key), KvOutput::new(l.value.clone())),
-                KvOp::Put => (KvInput::put(key, l.value.clone()), KvOutput::none()),
-                KvOp::Append => (KvInput::append(key, l.value.clone()), KvOutput::none()),
-            };
-            Operation { client_id: l.client as usize, input, output, call: l.call, return_: l.return_ }
-        }));
+        let mut out = Vec::with_capacity(total);
+        for chunk in chunks {
+            out.extend(chunk.as_ref().iter().map(|l| {
+                let key = Arc::clone(&keys.keys[l.key as usize]);
+                let (input, output) = match l.op {
+                    KvOp::Get => (KvInput::get(key), KvOutput::new(l.value.clone())),
+                    KvOp::Put => (KvInput::put(key, l.value.clone()), KvOutput::none()),
+                    KvOp::Append => (KvInput::append(key, l.value.clone()), KvOutput::none()),
+                };
+                Operation { client_id: l.client as usize, input, output, call: l.call, return_: l.return_ }
+            }));
+        }
+        out
     }
 }
 
